@@ -25,7 +25,16 @@ public struct FlashTiling: Sendable, Equatable {
 /// The exact path, FlashAttention-2 style on CPU cores: tiles of queries against tiles of keys
 /// with the online softmax, P recomputed in the backward pass from the saved log-sum-exp; memory
 /// O(N·L·D) plus one block per running tile, never an L×L matrix.
-enum FlashAttention {
+public enum FlashAttention {
+  /// The rounding-error model of the Float32 exact path, relative to the largest gradient entry:
+  /// 64·u·(L + 2D + r) with u = 2⁻²⁴, i.e. a small multiple of γₙ (Higham) for the longest chain
+  /// of accumulations (a row of P·V over L keys, the D-long projections and the r-long adapter
+  /// products). The tests compare the exact path with the Float64 reference at this tolerance.
+  public static func roundingTolerance(_ problem: AttentionProblem) -> Double {
+    let unitRoundoff = 0x1p-24
+    return 64 * unitRoundoff * Double(problem.sequenceLength + 2 * problem.modelWidth + problem.rank)
+  }
+
   /// The loss and dQ, dK, dV of the projected batch.
   static func backward(
     _ batch: ProjectedBatch, layout: HeadLayout, beta: Double, tiling: FlashTiling, parallelism: Parallelism
