@@ -37,17 +37,21 @@ let package = Package(
       linkerSettings: [.unsafeFlags(["-Xlinker", "-l:libomp.so.5"])]),
 
     // MARK: - Executables
-    .executableTarget(
-      name: "loragrad",
+    // Argument parsing and reporting shared by the two tools (not a product).
+    .target(
+      name: "LoRAGradCommandLine",
       dependencies: ["LoRAGrad", "LoRAGradOpenMP"]),
     .executableTarget(
+      name: "loragrad",
+      dependencies: ["LoRAGrad", "LoRAGradCommandLine"]),
+    .executableTarget(
       name: "loragrad-bench",
-      dependencies: ["LoRAGrad", "LoRAGradOpenMP"],
+      dependencies: ["LoRAGrad", "LoRAGradCommandLine"],
       path: "Benchmarks/loragrad-bench"),
 
     // MARK: - Unit test bundles
     .testTarget(
       name: "LoRAGradTests",
-      dependencies: ["LoRAGrad", "LoRAGradOpenMP"]),
+      dependencies: ["LoRAGrad", "LoRAGradOpenMP", "LoRAGradCommandLine"]),
   ]
 )

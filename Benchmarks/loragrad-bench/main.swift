@@ -1,1 +1,47 @@
-print("bench")
+import Foundation
+import LoRAGrad
+import LoRAGradCommandLine
+
+/// The benchmark tool: `loragrad-bench <sweep> [options]`. Speed targets live here, measured as
+/// ratios side by side in one run, never as timed unit tests.
+
+let benchHelp = """
+  usage: loragrad-bench <sweep> [options]
+
+  sweeps:
+    exact      seconds and GFLOP/s of the exact path (12·N·L²·D) for L ∈ {1024, 4096, 16384},
+               D = 64, H ∈ {1, 4}; --length L for one length; peak RSS reported
+
+  `loragrad-bench <sweep> --help` for a sweep's options
+  """
+
+func runBench(_ argv: [String]) -> Int32 {
+  guard let sweep = argv.first, !["help", "--help", "-h"].contains(sweep) else {
+    print(benchHelp)
+    return argv.isEmpty ? 2 : 0
+  }
+  var arguments = Arguments(Array(argv.dropFirst()))
+  let sweeps: [String: (help: String, run: (inout Arguments) throws -> Void)] = [
+    "exact": (ExactBenchmark.help, ExactBenchmark.run),
+  ]
+  guard let entry = sweeps[sweep] else {
+    standardError("loragrad-bench: sweep: expected one of \(sweeps.keys.sorted().joined(separator: ", ")), got '\(sweep)'")
+    return 2
+  }
+  if arguments.wantsHelp {
+    print(entry.help)
+    return 0
+  }
+  do {
+    try entry.run(&arguments)
+    return 0
+  } catch let error as LoRAGradError {
+    standardError("loragrad-bench \(sweep): \(error)")
+    return 2
+  } catch {
+    standardError("loragrad-bench \(sweep): internal error: \(error)")
+    return 1
+  }
+}
+
+exit(runBench(Array(CommandLine.arguments.dropFirst())))

@@ -163,6 +163,82 @@ typedef struct lgk_adapter_problem {
 /// Tiles: ceil(N·L / row_block).
 void lgk_adapter_gradient_tile(const void *problem, int64_t tile);
 
+
+// MARK: - The polynomial method (almost-linear attention gradients)
+
+/// The monomial features of `rows` points: out[m·ldo + r] = weight_m · x_r^{a(m)} for m < count,
+/// where x_t holds the points transposed (coordinate v of point r at x_t[v·ldx + r]), monomial 0
+/// is 1 and monomial m = monomial parent[m] times coordinate variable[m]; weight may be NULL (1).
+void lgk_monomial_features(int64_t rows, const float *x_t, int64_t ldx, int64_t count,
+                           const int32_t *parent, const int32_t *variable, const float *weight,
+                           float *out, int64_t ldo);
+
+/// The polynomial-method problem in the head-major layout (see lgk_flash_problem). With
+/// ψ(k) the plain monomials of the normalised centred keys and φ_b(q) the weighted monomials of
+/// the normalised queries of block b, exp(β q·k) ≈ φ_b(q)·ψ(k) up to a factor 1 ± ε, and
+///   key sums    KS = Σ_j ψ(k_j) ⊗ [e₀ | V_j | K̃_j | V_j1 K̃_j | … | V_jh K̃_j]   (rank × nK)
+///   query sums  QS = Σ_i φ(q_i) ⊗ [dO_i | δ_i βQ_i | dO_i1 βQ_i | … | dO_ih βQ_i] / den_i
+/// carry every term of the gradient as a chain of low-rank factors; each block is head_stride
+/// floats wide, so nK = (h + 3)·head_stride and nQ = (h + 2)·head_stride.
+typedef struct lgk_poly_problem {
+  int64_t pairs;           ///< N·H.
+  int64_t length;          ///< L.
+  int64_t padded_length;   ///< Rows per pair in the head-major buffers (a multiple of row_block).
+  int64_t head_width;      ///< h.
+  int64_t head_stride;     ///< h rounded up to a multiple of 16.
+  int64_t row_block;       ///< Rows per block, for queries and keys alike.
+  int64_t chunks;          ///< Row-block chunks per pair: the partial sums reduced in order.
+  int64_t rank;            ///< The number of features k = C(h + g, g) of the largest degree g.
+  float beta;              ///< β.
+  const int32_t *parent;   ///< The monomial table (rank entries), see lgk_monomial_features.
+  const int32_t *variable; ///< The monomial table's variables.
+  float *key_mean;         ///< Per pair: μ = mean_j K_j (head_stride floats).
+  float *key_norm;         ///< Per pair: ρ_k = max_j ‖√β (K_j − μ)‖.
+  float *key_max_entry;    ///< Per pair: max |√β (K_j − μ)|, the paper's Γ for keys.
+  float *query_norm;       ///< Per pair and query block: ρ_q = max_i ‖√β Q_i‖ over the block.
+  float *query_max_entry;  ///< Per pair: max |√β Q_i|, the paper's Γ for queries.
+  const int32_t *block_rank;    ///< Per pair and query block: the features its degree uses.
+  const float *block_weights;   ///< Per pair and query block: rank weights c_t R_bᵗ (t!/a!).
+  const float *q;          ///< βQ, head-major.
+  const float *k;          ///< K, head-major.
+  const float *k_t;        ///< Kᵀ (see lgk_flash_problem).
+  const float *v;          ///< V, head-major.
+  const float *y;          ///< Y, head-major.
+  float *key_sums;         ///< Per pair and chunk: rank × nK partial key sums (chunk 0: total).
+  float *query_sums;       ///< Per pair and chunk: rank × nQ partial query sums (chunk 0: total).
+  double *loss_partials;   ///< Per pair and chunk: ½‖O − Y‖² over the chunk's rows.
+  float *out;              ///< O = P̃ V, head-major.
+  float *d_q;              ///< dQ, head-major.
+  float *d_k;              ///< dK, head-major.
+  float *d_v;              ///< dV, head-major.
+} lgk_poly_problem;
+
+/// The number of row blocks of one pair.
+int64_t lgk_poly_row_blocks(const lgk_poly_problem *problem);
+
+/// Statistics tile (pair): μ, ρ_k, max |entry| of the centred keys and of the queries, and ρ_q
+/// per query block. Tiles: pairs.
+void lgk_poly_statistics_tile(const void *problem, int64_t tile);
+
+/// Key-sum tile (pair, chunk): adds ψ(k_j) ⊗ key payload over the chunk's key blocks into the
+/// chunk's partial key sums. Tiles: pairs × chunks.
+void lgk_poly_key_sums_tile(const void *problem, int64_t tile);
+
+/// Reduction tile (pair, slab of 16 feature rows): key sums of every chunk added in chunk order
+/// into chunk 0. Tiles: pairs × ceil(rank / 16).
+void lgk_poly_reduce_key_sums_tile(const void *problem, int64_t tile);
+
+/// Query tile (pair, chunk): for each query block of the chunk, O, dO, δ, the loss, dQ through the
+/// key sums, and the chunk's partial query sums. Tiles: pairs × chunks.
+void lgk_poly_query_tile(const void *problem, int64_t tile);
+
+/// Reduction tile for the query sums, like lgk_poly_reduce_key_sums_tile.
+void lgk_poly_reduce_query_sums_tile(const void *problem, int64_t tile);
+
+/// Key backward tile (pair, key block): dV and dK of the block through the query sums.
+/// Tiles: pairs × row blocks.
+void lgk_poly_key_backward_tile(const void *problem, int64_t tile);
+
 #ifdef __cplusplus
 }
 #endif

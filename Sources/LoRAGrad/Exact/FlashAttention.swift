@@ -80,6 +80,6 @@ public enum FlashAttention {
     let batch = ProjectedBatch(problem, layout: layout, parallelism: parallelism)
     let attention = backward(batch, layout: layout, beta: problem.beta, tiling: tiling, parallelism: parallelism)
     let adapters = AdapterGradients.compute(problem, layout: layout, backward: attention, parallelism: parallelism)
-    return Gradients(loss: attention.loss, adapters: adapters)
+    return Gradients(loss: attention.loss, adapters: adapters, path: "exact")
   }
 }

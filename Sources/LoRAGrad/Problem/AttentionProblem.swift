@@ -129,17 +129,3 @@ public struct AttentionProblem: Sendable {
     12 * Double(batchCount) * Double(sequenceLength) * Double(sequenceLength) * Double(modelWidth)
   }
 }
-
-/// The loss and the gradient of every adapter matrix.
-public struct Gradients: Sendable {
-  /// The loss ½ Σ ‖Z − Y‖²_F, accumulated in Float64.
-  public var loss: Double
-  /// For each adapted projection μ, the pair (∂loss/∂A_μ [r, D], ∂loss/∂B_μ [D, r]).
-  public var adapters: [Projection: LoRAAdapter]
-
-  /// A result from its loss and adapter gradients.
-  public init(loss: Double, adapters: [Projection: LoRAAdapter]) {
-    self.loss = loss
-    self.adapters = adapters
-  }
-}

@@ -57,3 +57,30 @@ extension AttentionProblem {
       inputs: x, targets: y, frozenWeights: frozen, adapters: adapters, heads: heads, alpha: alpha, beta: beta)
   }
 }
+
+extension AttentionProblem {
+  /// A random problem like `synthetic(…)` whose inputs are rescaled so that the norm bound
+  /// R = max‖√β Q_i‖·max‖√β (K_j − μ)‖ equals `bound` (Q and K are linear in X, so R scales
+  /// with the square of X's scale), like `case.py --R`.
+  public static func synthetic(
+    sequences: Int = 1, length: Int, width: Int, heads: Int = 1, rank: Int = 8,
+    adapted: Set<Projection> = Set(Projection.allCases), alpha: Double? = nil, beta: Double? = nil,
+    normBound bound: Double, seed: UInt64 = 0
+  ) throws -> AttentionProblem {
+    guard bound > 0, bound.isFinite else {
+      throw LoRAGradError.invalidArgument(argument: "normBound", expected: "a finite number > 0", given: "\(bound)")
+    }
+    let unit = try synthetic(
+      sequences: sequences, length: length, width: width, heads: heads, rank: rank, adapted: adapted,
+      alpha: alpha, beta: beta, seed: seed)
+    let measured = try unit.normBound()
+    return try synthetic(
+      sequences: sequences, length: length, width: width, heads: heads, rank: rank, adapted: adapted,
+      alpha: alpha, beta: beta, inputScale: measured > 0 ? (bound / measured).squareRoot() : 1, seed: seed)
+  }
+
+  /// R = max over (sequence, head) pairs of max_i ‖√β Q_i‖ · max_j ‖√β (K_j − μ)‖.
+  public func normBound() throws -> Double {
+    try regime(tolerance: 0.5, parallelism: .dispatch(threads: activeProcessorCount)).bound
+  }
+}

@@ -1,0 +1,18 @@
+import Foundation
+
+/// `value` with `digits` significant digits (printf's %g).
+public func formatted(_ value: Double, digits: Int) -> String {
+  String(format: "%.\(digits)g", value)
+}
+
+/// Writes one line to standard error.
+public func standardError(_ line: String) {
+  FileHandle.standardError.write(Data((line + "\n").utf8))
+}
+
+/// The peak resident set size of this process so far, in bytes (getrusage's ru_maxrss).
+public func peakResidentBytes() -> Int {
+  var usage = rusage()
+  getrusage(RUSAGE_SELF.rawValue, &usage)
+  return usage.ru_maxrss * 1024
+}

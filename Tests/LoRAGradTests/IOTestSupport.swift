@@ -1,0 +1,79 @@
+import Foundation
+import LoRAGrad
+import XCTest
+
+/// A fresh, uniquely named directory under the system temporary directory (not yet created),
+/// removed with everything in it when `test` ends.
+func ioScratchPath(_ test: XCTestCase, _ label: String = "io") -> String {
+  let path = FileManager.default.temporaryDirectory
+    .appendingPathComponent("loragrad-\(label)-\(UUID().uuidString)").path
+  test.addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
+  return path
+}
+
+/// Runs `body`, asserts that it throws a `LoRAGradError` accepted by `matches` whose message
+/// contains every string in `mentions`, and returns that error.
+@discardableResult
+func assertIOError<T>(
+  _ body: @autoclosure () throws -> T, mentions: [String], file: StaticString = #filePath, line: UInt = #line,
+  matches: (LoRAGradError) -> Bool
+) -> LoRAGradError? {
+  do {
+    _ = try body()
+    XCTFail("expected an error mentioning \(mentions)", file: file, line: line)
+    return nil
+  } catch let error as LoRAGradError {
+    XCTAssertTrue(matches(error), "unexpected error case: \(error)", file: file, line: line)
+    for text in mentions {
+      XCTAssertTrue(error.description.contains(text), "'\(error)' does not mention '\(text)'", file: file, line: line)
+    }
+    return error
+  } catch {
+    XCTFail("expected a LoRAGradError, got \(error)", file: file, line: line)
+    return nil
+  }
+}
+
+/// Whether the error is `invalidFile`.
+func isInvalidFile(_ error: LoRAGradError) -> Bool {
+  if case .invalidFile = error { return true }
+  return false
+}
+
+/// Whether the error is `fileSystem`.
+func isFileSystem(_ error: LoRAGradError) -> Bool {
+  if case .fileSystem = error { return true }
+  return false
+}
+
+/// The bytes of a hand-built `.npy` file: magic, version, the raw header text (length field of
+/// 2 bytes for version 1, else 4) and the data bytes, with no padding or checks.
+func npyFixture(major: UInt8 = 1, minor: UInt8 = 0, header: String, data: [UInt8]) -> [UInt8] {
+  let headerBytes = Array(header.utf8)
+  var bytes: [UInt8] = [0x93] + Array("NUMPY".utf8) + [major, minor]
+  for i in 0..<(major == 1 ? 2 : 4) { bytes.append(UInt8(truncatingIfNeeded: headerBytes.count >> (8 * i))) }
+  return bytes + headerBytes + data
+}
+
+/// Little-endian float32 bytes of `values`.
+func float32Bytes(_ values: [Float]) -> [UInt8] {
+  values.flatMap { v in (0..<4).map { UInt8(truncatingIfNeeded: v.bitPattern >> (8 * $0)) } }
+}
+
+/// Little-endian float64 bytes of `values`.
+func float64Bytes(_ values: [Double]) -> [UInt8] {
+  values.flatMap { v in (0..<8).map { UInt8(truncatingIfNeeded: v.bitPattern >> (8 * $0)) } }
+}
+
+/// Writes `bytes` to `path`, failing the test if that is impossible.
+func writeIOFixture(_ bytes: [UInt8], to path: String, file: StaticString = #filePath, line: UInt = #line) {
+  XCTAssertTrue(
+    FileManager.default.createFile(atPath: path, contents: Data(bytes)), "cannot write \(path)", file: file, line: line)
+}
+
+/// A deterministic tensor of the given shape with varied, exactly representable values.
+func ioTestTensor(_ shape: [Int], seed: Int) -> Tensor {
+  let count = shape.reduce(1, *)
+  let scalars = (0..<count).map { i in Float((i &* 37 &+ seed &* 101) % 97 - 48) / 64 }
+  return try! Tensor(shape: shape, scalars: scalars)
+}

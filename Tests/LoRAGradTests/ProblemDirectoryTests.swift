@@ -1,0 +1,235 @@
+import Foundation
+import LoRAGrad
+import XCTest
+
+final class ProblemDirectoryTests: XCTestCase {
+  /// A small problem with N = 2, L = 3, D = 4, r = 2 and adapters on `adapted`.
+  private func makeProblem(
+    adapted: [Projection], heads: Int = 1, alpha: Double? = nil, beta: Double? = nil
+  ) throws -> AttentionProblem {
+    let (n, l, d, r) = (2, 3, 4, 2)
+    var weights: [Projection: Tensor] = [:]
+    var adapters: [Projection: LoRAAdapter] = [:]
+    for (i, projection) in Projection.allCases.enumerated() {
+      weights[projection] = ioTestTensor([d, d], seed: 10 + i)
+      if adapted.contains(projection) {
+        adapters[projection] = LoRAAdapter(
+          a: ioTestTensor([r, d], seed: 20 + i), b: ioTestTensor([d, r], seed: 30 + i))
+      }
+    }
+    return try AttentionProblem(
+      inputs: ioTestTensor([n, l, d], seed: 1), targets: ioTestTensor([n, l, d], seed: 2), frozenWeights: weights,
+      adapters: adapters, heads: heads, alpha: alpha, beta: beta)
+  }
+
+  private func assertSame(
+    _ a: AttentionProblem, _ b: AttentionProblem, file: StaticString = #filePath, line: UInt = #line
+  ) {
+    XCTAssertEqual(a.inputs, b.inputs, file: file, line: line)
+    XCTAssertEqual(a.targets, b.targets, file: file, line: line)
+    XCTAssertEqual(a.frozenWeights, b.frozenWeights, file: file, line: line)
+    XCTAssertEqual(a.adapters, b.adapters, file: file, line: line)
+    XCTAssertEqual(a.heads, b.heads, file: file, line: line)
+    XCTAssertEqual(a.alpha, b.alpha, file: file, line: line)
+    XCTAssertEqual(a.beta, b.beta, file: file, line: line)
+  }
+
+  /// A problem written to a fresh directory, whose path is returned.
+  private func writtenProblem(adapted: [Projection] = [.query, .value], heads: Int = 1) throws -> String {
+    let directory = ioScratchPath(self, "problem")
+    try makeProblem(adapted: adapted, heads: heads).write(directory: directory)
+    return directory
+  }
+
+  // MARK: - Round trips
+
+  func testRoundTripWithPartialAdapters() throws {
+    let problem = try makeProblem(adapted: [.query, .value])
+    let directory = ioScratchPath(self, "problem")
+    try problem.write(directory: directory)
+    let files = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
+    XCTAssertEqual(
+      files,
+      [
+        "config.json", "lora_a_q.npy", "lora_a_v.npy", "lora_b_q.npy", "lora_b_v.npy", "w_k.npy", "w_q.npy", "w_v.npy",
+        "x.npy", "y.npy",
+      ])
+    let loaded = try AttentionProblem(directory: directory)
+    assertSame(loaded, problem)
+    XCTAssertEqual(loaded.adaptedProjections, [.query, .value])
+  }
+
+  func testRoundTripWithFullAdaptersHeadsAlphaBeta() throws {
+    let problem = try makeProblem(adapted: Projection.allCases, heads: 2, alpha: 3.5, beta: 1.0 / 3.0)
+    let directory = ioScratchPath(self, "problem")
+    try problem.write(directory: directory + "/")
+    assertSame(try AttentionProblem(directory: directory), problem)
+  }
+
+  func testDefaultsWithoutConfigAndTwoDimensionalInputs() throws {
+    let directory = try writtenProblem()
+    try FileManager.default.removeItem(atPath: directory + "/config.json")
+    try AtomicWrite.write(
+      [
+        ("x.npy", NumPyArray.encode(ioTestTensor([3, 4], seed: 1))),
+        ("y.npy", NumPyArray.encode(ioTestTensor([3, 4], seed: 2))),
+      ],
+      into: directory)
+    let loaded = try AttentionProblem(directory: directory)
+    XCTAssertEqual(loaded.inputs.shape, [1, 3, 4])
+    XCTAssertEqual(loaded.heads, 1)
+    XCTAssertEqual(loaded.alpha, 2)
+    XCTAssertEqual(loaded.beta, 0.5)
+  }
+
+  func testFloat64InputsLoad() throws {
+    let directory = try writtenProblem()
+    let values = (0..<24).map { Double($0) / 8 }
+    let header = "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3, 4), }\n"
+    writeIOFixture(npyFixture(header: header, data: float64Bytes(values)), to: directory + "/x.npy")
+    XCTAssertEqual(try AttentionProblem(directory: directory).inputs.scalars, values.map { Float($0) })
+  }
+
+  func testRewritingWithFewerAdaptersRemovesStaleAdapterFiles() throws {
+    let directory = try writtenProblem(adapted: Projection.allCases)
+    try makeProblem(adapted: [.key]).write(directory: directory)
+    XCTAssertEqual(try AttentionProblem(directory: directory).adaptedProjections, [.key])
+  }
+
+  func testConfigUnknownKeysAndNullsAreAccepted() throws {
+    let directory = try writtenProblem()
+    writeIOFixture(
+      Array(#"{"heads": 2, "alpha": null, "comment": "hi", "beta": 0.25}"#.utf8), to: directory + "/config.json")
+    let loaded = try AttentionProblem(directory: directory)
+    XCTAssertEqual(loaded.heads, 2)
+    XCTAssertEqual(loaded.alpha, 2)
+    XCTAssertEqual(loaded.beta, 0.25)
+  }
+
+  // MARK: - Errors
+
+  func testAdapterAWithoutBNamesTheMissingFile() throws {
+    let directory = try writtenProblem()
+    try FileManager.default.removeItem(atPath: directory + "/lora_b_v.npy")
+    assertIOError(
+      try AttentionProblem(directory: directory), mentions: [directory + "/lora_b_v.npy", "lora_a_v.npy"],
+      matches: isFileSystem)
+  }
+
+  func testAdapterBWithoutANamesTheMissingFile() throws {
+    let directory = try writtenProblem()
+    try FileManager.default.removeItem(atPath: directory + "/lora_a_q.npy")
+    assertIOError(
+      try AttentionProblem(directory: directory), mentions: [directory + "/lora_a_q.npy"], matches: isFileSystem)
+  }
+
+  func testMissingRequiredFile() throws {
+    let directory = try writtenProblem()
+    try FileManager.default.removeItem(atPath: directory + "/w_k.npy")
+    assertIOError(try AttentionProblem(directory: directory), mentions: [directory + "/w_k.npy"], matches: isFileSystem)
+  }
+
+  func testMissingDirectoryOrRegularFile() throws {
+    let path = ioScratchPath(self, "problem")
+    assertIOError(try AttentionProblem(directory: path), mentions: [path], matches: isFileSystem)
+    writeIOFixture([1], to: path)
+    assertIOError(try AttentionProblem(directory: path), mentions: [path, "not a directory"], matches: isFileSystem)
+  }
+
+  func testMalformedConfig() throws {
+    let directory = try writtenProblem()
+    let config = directory + "/config.json"
+    for (text, mention) in [
+      (#"{"heads": 2"#, "JSON"), (#"[2]"#, "JSON object"), (#"{"heads": "2"}"#, "heads"), (#"{"heads": 0}"#, "heads"),
+      (#"{"heads": 1.5}"#, "heads"), (#"{"heads": true}"#, "heads"), (#"{"alpha": "x"}"#, "alpha"),
+      (#"{"beta": false}"#, "beta"), (#"{"heads": 1e300}"#, "heads"), ("", "JSON"),
+    ] {
+      writeIOFixture(Array(text.utf8), to: config)
+      assertIOError(try AttentionProblem(directory: directory), mentions: [config, mention], matches: isInvalidFile)
+    }
+  }
+
+  func testNonPositiveBetaNamesTheConfig() throws {
+    let directory = try writtenProblem()
+    writeIOFixture(Array(#"{"beta": -1}"#.utf8), to: directory + "/config.json")
+    assertIOError(
+      try AttentionProblem(directory: directory), mentions: [directory + "/config.json", "beta"], matches: isInvalidFile
+    )
+  }
+
+  func testHeadsNotDividingWidth() throws {
+    let directory = try writtenProblem()
+    writeIOFixture(Array(#"{"heads": 3}"#.utf8), to: directory + "/config.json")
+    assertIOError(
+      try AttentionProblem(directory: directory), mentions: [directory + "/config.json", "heads", "D = 4"],
+      matches: isInvalidFile)
+  }
+
+  func testNaNInAnInputNamesTheFile() throws {
+    let directory = try writtenProblem()
+    var y = ioTestTensor([2, 3, 4], seed: 2)
+    y.scalars[5] = .nan
+    try AtomicWrite.write([("y.npy", NumPyArray.encode(y))], into: directory)
+    let error = assertIOError(try AttentionProblem(directory: directory), mentions: [directory + "/y.npy"]) {
+      if case .nonFinite = $0 { return true }
+      return false
+    }
+    XCTAssertEqual(error, .nonFinite(name: directory + "/y.npy", index: 5))
+  }
+
+  func testShapeErrorsNameTheFile() throws {
+    let directory = try writtenProblem()
+    func isShape(_ error: LoRAGradError) -> Bool {
+      if case .shapeMismatch = error { return true }
+      return false
+    }
+    try AtomicWrite.write([("lora_a_q.npy", NumPyArray.encode(ioTestTensor([2, 5], seed: 0)))], into: directory)
+    assertIOError(try AttentionProblem(directory: directory), mentions: [directory + "/lora_a_q.npy"], matches: isShape)
+    try makeProblem(adapted: [.query, .value]).write(directory: directory)
+    try AtomicWrite.write([("w_k.npy", NumPyArray.encode(ioTestTensor([4, 3], seed: 0)))], into: directory)
+    assertIOError(
+      try AttentionProblem(directory: directory), mentions: [directory + "/w_k.npy", "[4, 4]"], matches: isShape)
+    try makeProblem(adapted: [.query, .value]).write(directory: directory)
+    try AtomicWrite.write([("x.npy", NumPyArray.encode(ioTestTensor([24], seed: 0)))], into: directory)
+    assertIOError(try AttentionProblem(directory: directory), mentions: [directory + "/x.npy"], matches: isShape)
+  }
+
+  func testCorruptNpyInTheDirectoryNamesTheFile() throws {
+    let directory = try writtenProblem()
+    writeIOFixture(Array("garbage".utf8), to: directory + "/w_v.npy")
+    assertIOError(
+      try AttentionProblem(directory: directory), mentions: [directory + "/w_v.npy", "magic"], matches: isInvalidFile)
+  }
+
+  // MARK: - Gradient files
+
+  func testGradientFilesRoundTrip() throws {
+    let directory = ioScratchPath(self, "grads")
+    let all = Gradients(
+      loss: 0.1 + 1e-14,
+      adapters: Dictionary(
+        uniqueKeysWithValues: Projection.allCases.enumerated().map { i, p in
+          (p, LoRAAdapter(a: ioTestTensor([2, 4], seed: i), b: ioTestTensor([4, 2], seed: i + 5)))
+        }))
+    try all.write(directory: directory)
+    let some = Gradients(loss: 2.5, adapters: [.value: all.adapters[.value]!])
+    try some.write(directory: directory)
+    XCTAssertEqual(
+      try FileManager.default.contentsOfDirectory(atPath: directory).sorted(),
+      ["grad_lora_a_v.npy", "grad_lora_b_v.npy", "loss.npy"])
+    let loaded = try Gradients(directory: directory)
+    XCTAssertEqual(loaded.loss, 2.5)
+    XCTAssertEqual(loaded.adapters, some.adapters)
+    try all.write(directory: directory)
+    let reloaded = try Gradients(directory: directory)
+    XCTAssertEqual(reloaded.loss, all.loss)
+    XCTAssertEqual(reloaded.adapters, all.adapters)
+    XCTAssertEqual(try NumPyArray.read(path: directory + "/loss.npy").shape, [])
+  }
+
+  func testGradientWriteIntoAFileFails() throws {
+    let path = ioScratchPath(self, "grads")
+    writeIOFixture([1], to: path)
+    assertIOError(try Gradients(loss: 1, adapters: [:]).write(directory: path), mentions: [path], matches: isFileSystem)
+  }
+}
