@@ -1,3 +1,4 @@
+import Foundation
 import CLoRAGradKernels
 
 /// The settings of the polynomial path.
@@ -207,13 +208,13 @@ enum PolynomialAttention {
     // The degree the worst block needs decides the rank; check it fits the memory budget.
     guard let worst = catalogue.polynomial(covering: bound) else {
       throw LoRAGradError.toleranceUnreachable(
-        reason: "polynomial method: R = \(bound) needs a degree above \(settings.maxDegree) for ε = \(settings.tolerance); use the exact path")
+        reason: "polynomial method: R = \(String(format: "%.4g", bound)) needs a degree above \(settings.maxDegree) for ε = \(settings.tolerance); use the exact path")
     }
     let rank = MonomialBasis.rank(variables: h, degree: worst.degree)
     let bytesPerChunk = Double(layout.pairs) * Double(rank) * Double(sumFloatsPerFeature) * 4
     guard bytesPerChunk <= Double(settings.memoryBudget) else {
       throw LoRAGradError.toleranceUnreachable(
-        reason: "polynomial method: R = \(bound) needs degree \(worst.degree), rank C(\(h)+\(worst.degree), \(worst.degree)) = \(rank), "
+        reason: "polynomial method: R = \(String(format: "%.4g", bound)) needs degree \(worst.degree), rank C(\(h)+\(worst.degree), \(worst.degree)) = \(rank), "
           + "\(Int(bytesPerChunk / 1e6)) MB of low-rank sums, over the budget of \(settings.memoryBudget / 1_000_000) MB; use the exact path")
     }
     let chunks = max(1, min(settings.maxChunks, blocks, Int(Double(settings.memoryBudget) / bytesPerChunk)))

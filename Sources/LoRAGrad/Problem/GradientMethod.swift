@@ -156,8 +156,8 @@ extension AttentionProblem {
       let polySeconds = costModel.polynomialSeconds(self, rank: report.rank, threads: threads)
       let faster = polySeconds < exactSeconds
       let reason = faster
-        ? "R = \(report.bound) needs degree \(report.degree), rank \(report.rank): predicted \(exactSeconds / polySeconds)× faster than exact"
-        : "R = \(report.bound) needs degree \(report.degree), rank \(report.rank): the exact path is predicted faster at L = \(sequenceLength)"
+        ? "R = \(String(format: "%.4g", report.bound)) needs degree \(report.degree), rank \(report.rank): predicted \(String(format: "%.3g", exactSeconds / polySeconds))× faster than exact"
+        : "R = \(String(format: "%.4g", report.bound)) needs degree \(report.degree), rank \(report.rank): the exact path is predicted faster at L = \(sequenceLength)"
       return Regime(
         verdict: faster ? "poly" : "exact", reason: reason, bound: analysis.bound, gamma: analysis.gamma, polynomial: report,
         predictedExactSeconds: exactSeconds, predictedPolynomialSeconds: polySeconds,
