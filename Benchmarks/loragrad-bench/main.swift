@@ -12,6 +12,7 @@ let benchHelp = """
     exact      seconds and GFLOP/s of the exact path (12·N·L²·D) for L ∈ {1024, 4096, 16384},
                D = 64, H ∈ {1, 4}; --length L for one length; peak RSS reported
     poly       the polynomial path against the exact path over L (h = 16, R = 0.5, ε = 1e-3)
+    calibrate  the kernel rates behind the cost model (--write saves them)
 
   `loragrad-bench <sweep> --help` for a sweep's options
   """
@@ -25,6 +26,7 @@ func runBench(_ argv: [String]) -> Int32 {
   let sweeps: [String: (help: String, run: (inout Arguments) throws -> Void)] = [
     "exact": (ExactBenchmark.help, ExactBenchmark.run),
     "poly": (PolynomialBenchmark.help, PolynomialBenchmark.run),
+    "calibrate": (CalibrateBenchmark.help, CalibrateBenchmark.run),
   ]
   guard let entry = sweeps[sweep] else {
     standardError("loragrad-bench: sweep: expected one of \(sweeps.keys.sorted().joined(separator: ", ")), got '\(sweep)'")

@@ -14,6 +14,7 @@ let toolHelp = """
     demo       the exact path on an embedded default problem (no files needed)
     grad       gradients of a problem directory of .npy files, written to --out
     regime     the phase-transition verdict (polynomial or exact) for a problem directory
+    profile    one path in a steady-state loop, for perf record
     help       this text; `loragrad <command> --help` for a command's options
 
   exit codes: 0 success, 2 bad input or usage, 1 internal error
@@ -29,6 +30,7 @@ func runTool(_ argv: [String]) -> Int32 {
     "demo": (DemoCommand.help, DemoCommand.run),
     "grad": (GradCommand.help, GradCommand.run),
     "regime": (RegimeCommand.help, RegimeCommand.run),
+    "profile": (ProfileCommand.help, ProfileCommand.run),
   ]
   if ["help", "--help", "-h"].contains(command) {
     print(toolHelp)

@@ -145,9 +145,11 @@ final class CommandLineTests: XCTestCase {
   }
 
   func testDemoRunsOnTheEmbeddedProblem() throws {
-    let outcome = try run(["demo", "--length", "256", "--threads", "2"])
+    let outcome = try run(["demo", "--length", "256", "--poly-length", "512", "--threads", "2"])
     XCTAssertEqual(outcome.status, 0, outcome.standardError)
     XCTAssertTrue(outcome.standardOutput.contains("GFLOP/s"), outcome.standardOutput)
     XCTAssertTrue(outcome.standardOutput.contains("loss"), outcome.standardOutput)
+    XCTAssertTrue(outcome.standardOutput.contains("speedup"), outcome.standardOutput)
+    XCTAssertTrue(outcome.standardOutput.contains("regime verdict"), outcome.standardOutput)
   }
 }

@@ -149,13 +149,14 @@ void lgk_projection_tile(const void *problem, int64_t tile);
 typedef struct lgk_adapter_problem {
   int64_t sequences, length, width, heads, head_width, head_stride, padded_length;
   int64_t rank;            ///< r.
+  int64_t rank_stride;     ///< r rounded up to a multiple of 16: the row stride of A_μᵀ and B_μ.
   int64_t row_block;       ///< Rows of the flattened N·L rows per tile.
   int64_t adapted;         ///< How many entries of the arrays below are used (1 to 3).
   float scale;             ///< s = α / r.
   const float *x;          ///< X, [N·L, D].
   const float *d_heads[3]; ///< dμ per adapted projection, head-major.
-  const float *a_t[3];     ///< A_μᵀ, [D, r].
-  const float *b[3];       ///< B_μ, [D, r].
+  const float *a_t[3];     ///< A_μᵀ, [D, r], zero-padded to rank_stride columns.
+  const float *b[3];       ///< B_μ, [D, r], zero-padded to rank_stride columns.
   float *partials;         ///< Per tile and adapted μ: r·D floats of ∂A then D·r of ∂B.
 } lgk_adapter_problem;
 

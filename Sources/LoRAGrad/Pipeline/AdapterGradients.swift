@@ -13,7 +13,7 @@ enum AdapterGradients {
   ) -> [Projection: LoRAAdapter] {
     let adapted = problem.adaptedProjections
     guard !adapted.isEmpty else { return [:] }
-    let d = layout.width, r = problem.rank
+    let d = layout.width, r = problem.rank, rankStride = roundUp(r, toMultipleOf: 16)
     let x = FloatBuffer(problem.inputs.scalars)
     let gradientOf: [Projection: FloatBuffer] = [.query: backward.dQ, .key: backward.dK, .value: backward.dV]
     var keep: [FloatBuffer] = []
@@ -27,12 +27,19 @@ enum AdapterGradients {
     let aT = (0..<3).map { index in
       slot(index) { projection in
         let a = problem.adapters[projection]!.a.scalars
-        var t = [Float](repeating: 0, count: d * r)
-        for row in 0..<r { for column in 0..<d { t[column * r + row] = a[row * d + column] } }
+        var t = [Float](repeating: 0, count: d * rankStride)
+        for row in 0..<r { for column in 0..<d { t[column * rankStride + row] = a[row * d + column] } }
         return FloatBuffer(t)
       }
     }
-    let b = (0..<3).map { slot($0) { FloatBuffer(problem.adapters[$0]!.b.scalars) } }
+    let b = (0..<3).map { index in
+      slot(index) { projection in
+        let b = problem.adapters[projection]!.b.scalars
+        var padded = [Float](repeating: 0, count: d * rankStride)
+        for row in 0..<d { for column in 0..<r { padded[row * rankStride + column] = b[row * r + column] } }
+        return FloatBuffer(padded)
+      }
+    }
     let total = layout.sequences * layout.length
     let tiles = (total + rowBlock - 1) / rowBlock
     let partialCount = 2 * r * d
@@ -40,7 +47,7 @@ enum AdapterGradients {
     var kernel = lgk_adapter_problem(
       sequences: Int64(layout.sequences), length: Int64(layout.length), width: Int64(d),
       heads: Int64(layout.heads), head_width: Int64(layout.headWidth), head_stride: Int64(layout.headStride),
-      padded_length: Int64(layout.paddedLength), rank: Int64(r), row_block: Int64(rowBlock),
+      padded_length: Int64(layout.paddedLength), rank: Int64(r), rank_stride: Int64(rankStride), row_block: Int64(rowBlock),
       adapted: Int64(adapted.count), scale: Float(problem.loraScale), x: x.base,
       d_heads: (dHeads[0], dHeads[1], dHeads[2]), a_t: (aT[0], aT[1], aT[2]), b: (b[0], b[1], b[2]),
       partials: partials.base)
