@@ -12,7 +12,7 @@ public struct ExpPolynomial: Sendable, Equatable {
   /// The same p in the Chebyshev basis of the interval: p(x) = Σ_j a_j T_j(x/R) (for R = 0, [1]
   /// followed by zeros).
   public let chebyshevCoefficients: [Double]
-  /// The degree g (trailing coefficients may be exactly zero when they fall below rounding level).
+  /// The degree g (coefficients below rounding level are exact zeros, so the top ones may be 0).
   public let degree: Int
   /// The half-width R of the interval [−R, R] the error is certified on.
   public let bound: Double
@@ -51,7 +51,7 @@ public struct ExpPolynomial: Sendable, Equatable {
     let g = clampedDegree(degree), R = clampedBound(bound)
     guard R > 0 else { return constantOne(degree: g) }
     let fit = RelativeRemez.fit(degree: g, bound: R)
-    return ExpPolynomial(chebyshev: fit.coefficients, bound: R)!
+    return ExpPolynomial(chebyshev: fit.coefficients, bound: R)
   }
 
   /// The degree-g interpolant of eˣ at the g + 1 Chebyshev points of the first kind on [−R, R]:
@@ -60,7 +60,7 @@ public struct ExpPolynomial: Sendable, Equatable {
   public static func chebyshevInterpolant(degree: Int, bound: Double) -> ExpPolynomial {
     let g = clampedDegree(degree), R = clampedBound(bound)
     guard R > 0 else { return constantOne(degree: g) }
-    return ExpPolynomial(chebyshev: ChebyshevSeries.interpolate(degree: g) { exp(R * $0) }, bound: R)!
+    return ExpPolynomial(chebyshev: ChebyshevSeries.interpolate(degree: g) { exp(R * $0) }, bound: R)
   }
 
   /// The relative-minimax polynomial of the lowest degree g ≤ maxDegree whose certified error is
@@ -103,29 +103,56 @@ public struct ExpPolynomial: Sendable, Equatable {
     return nil
   }
 
-  /// p from its Chebyshev coefficients in u = x/R (R > 0): the noise tail dropped, converted to
-  /// monomials in u, then c_t = b_t / Rᵗ, and certified; nil if the observed error exceeds
-  /// `abandonAbove`.
-  private init?(chebyshev a: [Double], bound R: Double, abandonAbove limit: Double = .infinity) {
-    let series = ChebyshevSeries.droppingNoiseTail(a)
-    let inU = ChebyshevSeries.monomialCoefficients(series)
-    let c = inU.enumerated().map { t, b in b == 0 ? 0 : b / pow(R, Double(t)) }
-    let certificate: RelativeErrorCertificate
-    if c.allSatisfy({ $0.isFinite }) {
-      guard let certified = RelativeErrorCertificate.certify(coefficients: c, bound: R, abandonAbove: limit)
-      else { return nil }
-      certificate = certified
-    } else {
-      if limit.isFinite { return nil }
-      certificate = .init(observed: .infinity, certified: .infinity, minimumValue: .nan)
-    }
+  /// p from its Chebyshev coefficients in u = x/R (R > 0), certified; nil if the observed error
+  /// exceeds `abandonAbove` (then certifying would be wasted).
+  private init?(chebyshev a: [Double], bound R: Double, abandonAbove limit: Double) {
+    let (series, c) = Self.monomials(chebyshev: a, bound: R)
+    guard c.allSatisfy(\.isFinite),
+      let certificate = RelativeErrorCertificate.certify(coefficients: c, bound: R, abandonAbove: limit)
+    else { return nil }
+    self.init(series: series, coefficients: c, bound: R, certificate: certificate)
+  }
+
+  /// p from its Chebyshev coefficients in u = x/R (R > 0), certified whatever its error (+∞ if it
+  /// cannot be bounded).
+  private init(chebyshev a: [Double], bound R: Double) {
+    let (series, c) = Self.monomials(chebyshev: a, bound: R)
+    let unbounded = RelativeErrorCertificate(observed: .infinity, certified: .infinity, minimumValue: .nan)
+    let certificate =
+      c.allSatisfy(\.isFinite) ? RelativeErrorCertificate.certify(coefficients: c, bound: R) ?? unbounded : unbounded
+    self.init(series: series, coefficients: c, bound: R, certificate: certificate)
+  }
+
+  private init(series: [Double], coefficients c: [Double], bound R: Double, certificate: RelativeErrorCertificate) {
     coefficients = c
     chebyshevCoefficients = series
-    degree = a.count - 1
+    degree = series.count - 1
     bound = R
     relativeError = certificate.observed
     certifiedRelativeError = certificate.certified
     minimumValue = certificate.minimumValue
+  }
+
+  /// The series with its noise dropped and the monomial coefficients of p in x: the b_t of the
+  /// series in u, then c_t = b_t / Rᵗ (b_t = 0 stays 0). A b_t/Rᵗ can only overflow for tiny R,
+  /// where b_t is noise: the smallest remaining Chebyshev term is dropped until none does (what
+  /// is certified is whatever p is returned).
+  private static func monomials(chebyshev a: [Double], bound R: Double) -> ([Double], [Double]) {
+    var series = ChebyshevSeries.droppingNoise(a)
+    var c = monomials(series, bound: R)
+    while !c.allSatisfy(\.isFinite),
+      let j = series.indices.dropFirst().filter({ series[$0] != 0 })
+        .min(by: { abs(series[$0]) < abs(series[$1]) })
+    {
+      series[j] = 0
+      c = monomials(series, bound: R)
+    }
+    return (series, c)
+  }
+
+  /// The monomial coefficients in x of Σ_j a_j T_j(x/R): c_t = b_t / Rᵗ for the b_t in u.
+  private static func monomials(_ a: [Double], bound R: Double) -> [Double] {
+    ChebyshevSeries.monomialCoefficients(a).enumerated().map { t, b in b == 0 ? 0 : b / pow(R, Double(t)) }
   }
 
   /// The constant 1 (exact on R = 0), padded with zeros to degree g.

@@ -53,7 +53,11 @@ public struct PolynomialReport: Sendable, Equatable {
   public var rank: Int
   /// max over blocks of the certified |p(x)e^{−x} − 1|.
   public var polynomialError: Double
-  /// The certified bound on the entrywise relative error of P̃: 2ε/(1 − ε) for the ε above.
+  /// max over blocks of the bound on the relative rounding error of φ(q)·ψ(k) in Float32
+  /// (see `PolynomialAttention.float32RoundingError`).
+  public var roundingError: Double
+  /// The certified bound on the entrywise relative error of P̃: 2e/(1 − e) with e the sum of the
+  /// two errors above (each entry of exp is known to a factor 1 ± e, and so is each row sum).
   public var errorBound: Double
   /// The floating-point operations of the low-rank path as run.
   public var flops: Double
@@ -195,6 +199,19 @@ enum PolynomialAttention {
     return (AttentionBackward(loss: loss, dQ: dQ, dK: dK, dV: dV), out)
   }
 
+  /// A bound on the relative rounding error of p(x) = φ(q)·ψ(k) evaluated in Float32 through
+  /// `features` monomials: the inner product of k terms is off by at most γ_k Σ_m |φ_m ψ_m| and each
+  /// monomial by (g + 2)·u (g multiplications and the weight), with Σ_m |φ_m ψ_m| ≤ Σ_t |c_t| Rᵗ
+  /// for unit-norm q̂ and k̂; relative to p ≥ min p on [−R, R]. (The cancellation of the alternating
+  /// terms near x = −R is what grows like e^{2R}.)
+  static func float32RoundingError(_ polynomial: ExpPolynomial, scaledCoefficients: [Double], features: Int) -> Double {
+    let u = Double(Float.ulpOfOne) / 2
+    let gamma = Double(features) * u / (1 - Double(features) * u)
+    let magnitude = scaledCoefficients.map(abs).reduce(0, +)
+    let smallest = max(polynomial.minimumValue, .leastNormalMagnitude)
+    return (gamma + Double(polynomial.degree + 2) * u) * magnitude / smallest
+  }
+
   /// Chooses each block's degree from its norm bound R_b = ρ_q,b ρ_k, the weights c_t R_bᵗ (t!/a!)
   /// of its features, and the chunk count that keeps the low-rank sums within the budget.
   static func makePlan(
@@ -221,7 +238,7 @@ enum PolynomialAttention {
     let basis = MonomialBasis(variables: h, degree: worst.degree)
     var blockRank = [Int32](repeating: 0, count: bounds.count)
     var weights = [Float](repeating: 0, count: bounds.count * rank)
-    var minimumDegree = worst.degree, polynomialError = 0.0
+    var minimumDegree = worst.degree, polynomialError = 0.0, roundingError = 0.0
     var polynomials: [ExpPolynomial] = []
     polynomials.reserveCapacity(bounds.count)
     for (block, blockBound) in bounds.enumerated() {
@@ -240,13 +257,22 @@ enum PolynomialAttention {
       for m in 0..<features {
         weights[block * rank + m] = Float(scaledCoefficient[basis.totalDegree[m]] * basis.multinomial[m])
       }
+      roundingError = max(roundingError, float32RoundingError(polynomial, scaledCoefficients: scaledCoefficient, features: features))
+    }
+    // The Float32 evaluation of φ·ψ must be as accurate as the polynomial itself, or the
+    // certificate would not hold: this is where large R fails even when a degree fits the budget.
+    guard roundingError <= settings.tolerance else {
+      throw LoRAGradError.toleranceUnreachable(
+        reason: "polynomial method: R = \(String(format: "%.4g", bound)) needs degree \(worst.degree), but Float32 features "
+          + "would carry a relative rounding error up to \(String(format: "%.2g", roundingError)) > ε = \(settings.tolerance); use the exact path")
     }
     let rowsTotal = Double(layout.pairs * layout.length)
     let keyWidth = Double((h + 3) * hs), queryWidth = Double((h + 2) * hs)
     let flops = rowsTotal * 4 * Double(rank) * (keyWidth + queryWidth)
     let report = PolynomialReport(
       bound: bound, gamma: gamma, degree: worst.degree, minimumDegree: minimumDegree, rank: rank,
-      polynomialError: polynomialError, errorBound: 2 * polynomialError / (1 - polynomialError),
+      polynomialError: polynomialError, roundingError: roundingError,
+      errorBound: 2 * (polynomialError + roundingError) / (1 - polynomialError - roundingError),
       flops: flops, sumBytes: Int(bytesPerChunk) * chunks)
     return Plan(basis: basis, blockRank: blockRank, blockWeights: weights, blockPolynomials: polynomials, report: report, chunks: chunks)
   }

@@ -8,7 +8,7 @@ import Foundation
 /// e'(x) = (p'(x) − p(x))e^{−x}, and L is bounded per block of cells [A, B] (midpoint m, half-width
 /// ρ) by e^{−A}·Σ_k |d_k|ρ^k, where d_k are the Taylor coefficients of p' − p at m. A global bound
 /// such as (Σ|c_t|tR^{t−1} + Σ|c_t|Rᵗ)e^R would be ~e^{2R} times too large (the monomial sum
-/// cancels from ~e^R down to ~e^{−R} at x = −R), so it would need ~10⁷ points at R = 2.
+/// cancels from ~e^R down to ~e^{−R} at x = −R): millions of grid points already at R = 2.
 struct RelativeErrorCertificate: Sendable, Equatable {
   /// max over the grid of the computed |p(x)e^{−x} − 1|.
   var observed: Double
@@ -20,16 +20,39 @@ struct RelativeErrorCertificate: Sendable, Equatable {
   /// Grid cells on [−R, R]: 20 480 cells, 20 481 points.
   static let cells = 20_480
   /// Cells per block sharing one Lipschitz bound.
-  static let cellsPerBlock = 64
+  static let cellsPerBlock = 8
 
   /// The unit roundoff u = 2⁻⁵³.
   static let unitRoundoff = Double.ulpOfOne / 2
 
   /// p(x) = Σ c_t xᵗ by Horner's rule.
   static func horner(_ c: [Double], _ x: Double) -> Double {
+    c.withUnsafeBufferPointer { horner($0, x) }
+  }
+
+  /// Horner's rule on raw storage (the certificate's inner loop, fast in debug builds too).
+  static func horner(_ c: UnsafeBufferPointer<Double>, _ x: Double) -> Double {
     var value = 0.0
-    for t in stride(from: c.count - 1, through: 0, by: -1) { value = value * x + c[t] }
+    var t = c.count - 1
+    while t >= 0 {
+      value = value * x + c[t]
+      t -= 1
+    }
     return value
+  }
+
+  /// max |p(x)e^{−x} − 1| over a coarse grid of 1 025 points: a lower bound on the fine grid's
+  /// value (its points are among the fine grid's), so a candidate failing it can be skipped.
+  static func coarseObservedError(coefficients c: [Double], bound R: Double) -> Double {
+    c.withUnsafeBufferPointer { c in
+      var observed = 0.0
+      for i in stride(from: 0, through: cells, by: cells / 1024) {
+        let x = gridPoint(i, R)
+        let error = abs(horner(c, x) * exp(-x) - 1)
+        observed = error.isNaN ? .infinity : max(observed, error)
+      }
+      return observed
+    }
   }
 
   /// Certifies p on [−R, R]; returns nil without certifying if the observed grid error already
@@ -44,24 +67,32 @@ struct RelativeErrorCertificate: Sendable, Equatable {
       let slack = 2 * u * (abs(horner(c, 0)) + 1)
       return error > limit ? nil : .init(observed: error, certified: error + slack, minimumValue: horner(c, 0))
     }
+    if limit.isFinite && coarseObservedError(coefficients: c, bound: R) > limit { return nil }
     let n = cells
     let absolute = c.map(abs)
     let hornerFactor = Double(2 * g + 4) * u * 1.01
     // Pass 1: the computed error and its rounding bound at every grid point.
     var bounded = [Double](repeating: 0, count: n + 1)
-    var observed = 0.0, minimumValue = Double.infinity
-    for i in 0...n {
-      let x = gridPoint(i, R)
-      let value = horner(c, x), weight = exp(-x)
-      let error = value * weight - 1
-      let majorant = horner(absolute, abs(x))
-      let rounding = hornerFactor * majorant * weight + 4 * u * (abs(value * weight) + 1)
-      guard error.isFinite, rounding.isFinite else {
-        return limit.isFinite ? nil : .init(observed: .infinity, certified: .infinity, minimumValue: .nan)
+    var observed = 0.0, minimumValue = Double.infinity, finite = true
+    c.withUnsafeBufferPointer { c in
+      absolute.withUnsafeBufferPointer { absolute in
+        bounded.withUnsafeMutableBufferPointer { bounded in
+          for i in 0...n {
+            let x = gridPoint(i, R)
+            let value = horner(c, x), weight = exp(-x)
+            let error = value * weight - 1
+            let majorant = horner(absolute, abs(x))
+            let rounding = hornerFactor * majorant * weight + 4 * u * (abs(value * weight) + 1)
+            if !error.isFinite || !rounding.isFinite { finite = false }
+            observed = max(observed, abs(error))
+            minimumValue = min(minimumValue, value)
+            bounded[i] = abs(error) + rounding
+          }
+        }
       }
-      observed = max(observed, abs(error))
-      minimumValue = min(minimumValue, value)
-      bounded[i] = abs(error) + rounding
+    }
+    guard finite else {
+      return limit.isFinite ? nil : .init(observed: .infinity, certified: .infinity, minimumValue: .nan)
     }
     if observed > limit { return nil }
     // Pass 2: per block a Lipschitz bound, per cell the bound between its two grid points.
@@ -109,11 +140,13 @@ struct RelativeErrorCertificate: Sendable, Equatable {
     for t in 0...g { result[t] = c[t] }
     result[g + 1] = 0
     guard g >= 1 else { return }
-    for k in 0..<g {
-      var j = g - 1
-      while j >= k {
-        result[j] += m * result[j + 1]
-        j -= 1
+    result.withUnsafeMutableBufferPointer { a in
+      for k in 0..<g {
+        var j = g - 1
+        while j >= k {
+          a[j] += m * a[j + 1]
+          j -= 1
+        }
       }
     }
   }

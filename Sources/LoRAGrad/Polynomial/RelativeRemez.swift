@@ -16,10 +16,12 @@ enum RelativeRemez {
     var observedError: Double
   }
 
-  /// The most exchange steps; the exchange converges quadratically, in well under 10 steps here.
+  /// The most exchange steps: the exchange converges quadratically, in under 12 steps for R ≤ 16;
+  /// at larger R the single-point fallback from a poor start can use them all.
   static let maximumIterations = 30
-  /// Stop once the observed and levelled errors agree to this relative gap.
-  static let convergenceGap = 1e-9
+  /// Stop once the observed and levelled errors agree to this relative gap (or three steps in a
+  /// row raise the levelled error by less than it).
+  static let convergenceGap = 1e-7
 
   /// The relative-minimax fit of degree g on u ∈ [−1, 1] to e^{Ru} (R > 0, finite).
   static func fit(degree g: Int, bound R: Double) -> Fit {
@@ -36,16 +38,22 @@ enum RelativeRemez {
     if startObserved <= 128 * Double.ulpOfOne { return best }
 
     var reference = ChebyshevSeries.extremaOfNextDegree(degree: g)
+    var stalled = 0, lastLevelled = 0.0
     for _ in 0..<maximumIterations {
-      guard let (a, levelled) = levelledSolution(reference: reference, degree: g, bound: R) else { break }
-      guard let (next, observed) = exchange(
-        reference: reference, grid: grid, count: g + 2, error: { weightedError(a, $0) })
+      guard let (a, levelled) = levelledSolution(reference: reference, degree: g, bound: R),
+        let scan = exchange(reference: reference, grid: grid, count: g + 2, error: { weightedError(a, $0) })
       else { break }
-      if observed < best.observedError {
-        best = Fit(coefficients: a, levelledError: abs(levelled), observedError: observed)
+      if scan.observed < best.observedError {
+        best = Fit(coefficients: a, levelledError: abs(levelled), observedError: scan.observed)
       }
-      if observed - abs(levelled) <= convergenceGap * observed { break }
-      reference = next
+      // In exact arithmetic |E| increases at every exchange; when it stops, the rounding floor
+      // (~u·e^{2R} at x = −R for large R) has been reached.
+      stalled = abs(levelled) > lastLevelled * (1 + convergenceGap) ? 0 : stalled + 1
+      lastLevelled = max(lastLevelled, abs(levelled))
+      if scan.observed - abs(levelled) <= convergenceGap * scan.observed || stalled >= 3 { break }
+      reference =
+        scan.reference
+        ?? singleExchange(reference, levelledSign: levelled >= 0 ? 1 : -1, point: scan.argument, value: scan.value)
     }
     return best
   }
@@ -119,14 +127,24 @@ enum RelativeRemez {
     return x
   }
 
+  /// What one scan of the weighted error found: the largest |error| and where, and the new
+  /// reference of the multi-point exchange (nil when the error alternates fewer than g + 2 times).
+  struct Scan {
+    var observed: Double
+    var argument: Double
+    var value: Double
+    var reference: [Double]?
+  }
+
   /// One exchange: the error on grid ∪ reference is split into runs of one sign, each run gives
   /// its largest |error|; while there are more than `count` such alternating extrema the smaller
   /// end one is dropped (the global maximum always stays); each survivor is refined by a golden-
-  /// section search between its grid neighbours. Returns the new reference and the largest
-  /// |error| seen, or nil if the error alternates fewer than `count` times.
+  /// section search between its grid neighbours. Fewer than `count` runs (rounding noise drowning
+  /// a small levelled error near x = −R for large R) leave only the global maximum, for
+  /// `singleExchange`. Nil if the error is not finite.
   static func exchange(
     reference: [Double], grid: [Double], count: Int, error: (Double) -> Double
-  ) -> ([Double], Double)? {
+  ) -> Scan? {
     let points = (grid + reference).sorted()
     let values = points.map(error)
     guard values.allSatisfy({ $0.isFinite }) else { return nil }
@@ -138,7 +156,8 @@ enum RelativeRemez {
         extrema.append(k)
       }
     }
-    guard extrema.count >= count else { return nil }
+    guard let top = extrema.max(by: { abs(values[$0]) < abs(values[$1]) }) else { return nil }
+    if extrema.count < count { extrema = [top] }
     while extrema.count > count {
       if abs(values[extrema.first!]) < abs(values[extrema.last!]) {
         extrema.removeFirst()
@@ -146,33 +165,68 @@ enum RelativeRemez {
         extrema.removeLast()
       }
     }
-    var observed = values.map(abs).max() ?? 0
+    var scan = Scan(observed: abs(values[top]), argument: points[top], value: values[top], reference: nil)
     var refined: [Double] = []
     for k in extrema {
       let sign = values[k] >= 0 ? 1.0 : -1.0
       let lower = points[max(k - 1, 0)], upper = points[min(k + 1, points.count - 1)]
       let (u, value) = goldenSectionMaximum(lower, upper) { sign * error($0) }
-      if value > sign * values[k] {
-        refined.append(u)
-        observed = max(observed, value)
-      } else {
-        refined.append(points[k])
+      let better = value > sign * values[k]
+      refined.append(better ? u : points[k])
+      if better && value > scan.observed {
+        scan = Scan(observed: value, argument: u, value: sign * value, reference: nil)
       }
     }
+    guard refined.count == count else { return scan }
     // Refinement must keep the reference strictly increasing; otherwise keep the grid points.
     if zip(refined, refined.dropFirst()).contains(where: { $0 >= $1 }) {
       refined = extrema.map { points[$0] }
     }
-    return (refined, observed)
+    scan.reference = refined
+    return scan
   }
 
-  /// The maximum of a unimodal f on [a, b] by golden-section search, to about 1e-15 of the width.
+  /// Remez's single-point exchange: the point y of largest |error| enters the reference in place
+  /// of the neighbour whose levelled error −(−1)^i E has the same sign (shifting the reference if y
+  /// lies outside it), which keeps the alternation and raises the levelled error; the fallback
+  /// when the multi-point exchange cannot find g + 2 alternations.
+  static func singleExchange(_ reference: [Double], levelledSign: Double, point y: Double, value: Double) -> [Double] {
+    var result = reference
+    let n = reference.count
+    // The sign of the weighted error at reference point i is −(−1)^i·sign(E).
+    let sign = { (i: Int) -> Double in (i % 2 == 0 ? -1 : 1) * levelledSign }
+    let same = { (i: Int) -> Bool in (value >= 0) == (sign(i) >= 0) }
+    // Already in the reference: with its own sign nothing to do, with the other sign (rounding
+    // noise) no valid exchange; the caller's stall test ends the iteration.
+    if reference.contains(y) { return result }
+    if y < reference[0] {
+      if same(0) {
+        result[0] = y
+      } else {
+        result.removeLast()
+        result.insert(y, at: 0)
+      }
+    } else if y > reference[n - 1] {
+      if same(n - 1) {
+        result[n - 1] = y
+      } else {
+        result.removeFirst()
+        result.append(y)
+      }
+    } else if let i = reference.lastIndex(where: { $0 <= y }) {
+      result[same(i) || i == n - 1 ? i : i + 1] = y
+    }
+    return result
+  }
+
+  /// The maximum of a unimodal f on [a, b] by golden-section search, to 1e-9 of the width (the
+  /// error at a maximum is flat: a location off by δ changes it by O(δ²)).
   static func goldenSectionMaximum(_ a: Double, _ b: Double, _ f: (Double) -> Double) -> (Double, Double) {
     let ratio = (sqrt(5.0) - 1) / 2
     var lo = a, hi = b
     var x1 = hi - ratio * (hi - lo), x2 = lo + ratio * (hi - lo)
     var f1 = f(x1), f2 = f(x2)
-    for _ in 0..<72 where hi - lo > 1e-15 * max(1, abs(lo), abs(hi)) {
+    for _ in 0..<48 where hi - lo > 1e-9 * (b - a) {
       if f1 < f2 {
         lo = x1
         x1 = x2
