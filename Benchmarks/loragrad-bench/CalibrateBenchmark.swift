@@ -42,15 +42,15 @@ enum CalibrateBenchmark {
     var exactRates: [Double] = []
     for heads in [1, 4] {
       let problem = try AttentionProblem.synthetic(length: quick ? 1024 : 2048, width: 64, heads: heads, rank: 8, seed: 1)
-      let seconds = try medianSeconds(runs: 3, warmUp: 1) { _ = try problem.gradients(method: .exact, parallelism: serial) }
+      let seconds = try Measurement.medianSeconds(runs: 3, warmUp: 1) { _ = try problem.gradients(method: .exact, parallelism: serial) }
       exactRates.append(CostModel.exactFlops(problem) / seconds)
     }
     let method = GradientMethod.polynomial(tolerance: 1e-3)
     let long = try AttentionProblem.synthetic(length: quick ? 4096 : 16384, width: 16, heads: 1, rank: 8, normBound: 0.5, seed: 1)
     let short = try AttentionProblem.synthetic(length: 512, width: 16, heads: 1, rank: 8, normBound: 0.5, seed: 1)
     let rank = try long.regime(tolerance: 1e-3).polynomial?.rank ?? 969
-    let longSeconds = try medianSeconds(runs: 3, warmUp: 1) { _ = try long.gradients(method: method, parallelism: serial) }
-    let shortSeconds = try medianSeconds(runs: 5, warmUp: 1) { _ = try short.gradients(method: method, parallelism: serial) }
+    let longSeconds = try Measurement.medianSeconds(runs: 3, warmUp: 1) { _ = try long.gradients(method: method, parallelism: serial) }
+    let shortSeconds = try Measurement.medianSeconds(runs: 5, warmUp: 1) { _ = try short.gradients(method: method, parallelism: serial) }
     let longFlops = CostModel.polynomialFlops(rows: Double(long.sequenceLength), rank: rank, headWidth: 16)
     let shortFlops = CostModel.polynomialFlops(rows: Double(short.sequenceLength), rank: rank, headWidth: 16)
     let rate = (longFlops - shortFlops) / max(longSeconds - shortSeconds, 1e-6)
@@ -59,12 +59,4 @@ enum CalibrateBenchmark {
       exactFlopRate: exactRates.reduce(0, +) / Double(exactRates.count), polynomialFlopRate: rate,
       polynomialOverhead: overhead, source: "measured")
   }
-}
-
-/// The median seconds of `runs` runs of `body` (after `warmUp` untimed runs).
-func medianSeconds(runs: Int, warmUp: Int = 0, _ body: () throws -> Void) rethrows -> Double {
-  for _ in 0..<warmUp { try body() }
-  var times: [Double] = []
-  for _ in 0..<max(runs, 1) { times.append(try Stopwatch.measure(body).seconds) }
-  return times.sorted()[times.count / 2]
 }

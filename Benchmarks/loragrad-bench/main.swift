@@ -12,6 +12,9 @@ let benchHelp = """
     exact      seconds and GFLOP/s of the exact path (12·N·L²·D) for L ∈ {1024, 4096, 16384},
                D = 64, H ∈ {1, 4}; --length L for one length; peak RSS reported
     poly       the polynomial path against the exact path over L (h = 16, R = 0.5, ε = 1e-3)
+    scaling    threads 1…N × dispatch/openmp × exact/poly: speedup and efficiency (CSV, SVG)
+    length     time against L for both paths, fitted slopes and the crossover (CSV, SVG)
+    phase      the phase-transition map: Γ*(L) against c·√(log L), speedup over (L, R) (CSV, SVG)
     calibrate  the kernel rates behind the cost model (--write saves them)
 
   `loragrad-bench <sweep> --help` for a sweep's options
@@ -27,6 +30,9 @@ func runBench(_ argv: [String]) -> Int32 {
     "exact": (ExactBenchmark.help, ExactBenchmark.run),
     "poly": (PolynomialBenchmark.help, PolynomialBenchmark.run),
     "calibrate": (CalibrateBenchmark.help, CalibrateBenchmark.run),
+    "scaling": (ScalingBenchmark.help, ScalingBenchmark.run),
+    "length": (LengthBenchmark.help, LengthBenchmark.run),
+    "phase": (PhaseBenchmark.help, PhaseBenchmark.run),
   ]
   guard let entry = sweeps[sweep] else {
     standardError("loragrad-bench: sweep: expected one of \(sweeps.keys.sorted().joined(separator: ", ")), got '\(sweep)'")
