@@ -24,7 +24,7 @@ public struct CostModel: Sendable, Equatable, Codable {
   /// Rates measured on the development machine (AMD EPYC, AVX-512, 2026-11-24) by
   /// `loragrad-bench calibrate`; used when no calibration file exists.
   public static let nominal = CostModel(
-    exactFlopRate: 80e9, polynomialFlopRate: 60e9, polynomialOverhead: 0.005, source: "nominal")
+    exactFlopRate: 81e9, polynomialFlopRate: 101e9, polynomialOverhead: 0.002, source: "nominal")
 
   /// The calibration file: $LORAGRAD_CALIBRATION, or ~/.cache/loragrad/calibration.json.
   public static var calibrationPath: String {
