@@ -82,6 +82,12 @@ final class NumericalExtremesTests: XCTestCase {
       assertFinite(exact, "exact L=\(length)")
       let tolerance = FlashAttention.roundingTolerance(problem) + 2 * 0x1p-24 * Double(problem.headWidth) * logit
       print("logit \(logit): error \(worstRelativeError(exact, reference)) tolerance \(tolerance)")
+      for p in Projection.allCases { for (nm, x, y) in [("A", exact.adapters[p]!.a, reference.adapters[p]!.a), ("B", exact.adapters[p]!.b, reference.adapters[p]!.b)] {
+        let sc = y.scalars.map { abs(Double($0)) }.max()!
+        let er = zip(x.scalars, y.scalars).map { abs(Double($0) - Double($1)) }.max()!
+        print("  \(nm)_\(p.rawValue): ref max \(sc) err \(er) fast max \(x.scalars.map { abs(Double($0)) }.max()!)")
+      } }
+      print("  loss \(exact.loss) \(reference.loss)")
       assertClose(exact, reference, tolerance: tolerance, "L=\(length) D=\(width) H=\(heads) logit \(logit)")
     }
   }
