@@ -17,41 +17,16 @@ let benchHelp = """
     phase      the phase-transition map: Γ*(L) against c·√(log L), speedup over (L, R) (CSV, SVG)
     calibrate  the kernel rates behind the cost model (--write saves them)
 
-  `loragrad-bench <sweep> --help` for a sweep's options
+  `loragrad-bench <sweep> --help` for a sweep's options; exit codes as for loragrad
   """
 
-func runBench(_ argv: [String]) -> Int32 {
-  guard let sweep = argv.first, !["help", "--help", "-h"].contains(sweep) else {
-    print(benchHelp)
-    return argv.isEmpty ? 2 : 0
-  }
-  var arguments = Arguments(Array(argv.dropFirst()))
-  let sweeps: [String: (help: String, run: (inout Arguments) throws -> Void)] = [
-    "exact": (ExactBenchmark.help, ExactBenchmark.run),
-    "poly": (PolynomialBenchmark.help, PolynomialBenchmark.run),
-    "calibrate": (CalibrateBenchmark.help, CalibrateBenchmark.run),
-    "scaling": (ScalingBenchmark.help, ScalingBenchmark.run),
-    "length": (LengthBenchmark.help, LengthBenchmark.run),
-    "phase": (PhaseBenchmark.help, PhaseBenchmark.run),
-  ]
-  guard let entry = sweeps[sweep] else {
-    standardError("loragrad-bench: sweep: expected one of \(sweeps.keys.sorted().joined(separator: ", ")), got '\(sweep)'")
-    return 2
-  }
-  if arguments.wantsHelp {
-    print(entry.help)
-    return 0
-  }
-  do {
-    try entry.run(&arguments)
-    return 0
-  } catch let error as LoRAGradError {
-    standardError("loragrad-bench \(sweep): \(error)")
-    return 2
-  } catch {
-    standardError("loragrad-bench \(sweep): internal error: \(error)")
-    return 1
-  }
-}
+let bench = CommandTable(tool: "loragrad-bench", help: benchHelp, commands: [
+  "exact": (ExactBenchmark.help, ExactBenchmark.run),
+  "poly": (PolynomialBenchmark.help, PolynomialBenchmark.run),
+  "calibrate": (CalibrateBenchmark.help, CalibrateBenchmark.run),
+  "scaling": (ScalingBenchmark.help, ScalingBenchmark.run),
+  "length": (LengthBenchmark.help, LengthBenchmark.run),
+  "phase": (PhaseBenchmark.help, PhaseBenchmark.run),
+])
 
-exit(runBench(Array(CommandLine.arguments.dropFirst())))
+exit(bench.run(Array(CommandLine.arguments.dropFirst())))

@@ -60,7 +60,7 @@ enum DemoCommand {
     print("  exact       \(formatted(longExactSeconds, digits: 4)) s   → speedup \(formatted(longExactSeconds / polySeconds, digits: 3))×")
     print("  certified   entrywise relative error of P̃ ≤ \(formatted(report.errorBound, digits: 3))")
     print("  observed    P̃ on 16 sampled rows \(formatted(poly.check!.probabilityError, digits: 3)), O \(formatted(poly.check!.outputError, digits: 3)), "
-      + "adapter gradients vs exact \(formatted(worstRelativeDifference(poly, longExact), digits: 3)) (max|g̃ − g| / max|g|)")
+      + "adapter gradients vs exact \(formatted(poly.maxRelativeDifference(from: longExact), digits: 3)) (max|g̃ − g| / max|g|)")
 
     let scaled = try AttentionProblem.synthetic(length: polyLength, width: 16, heads: 1, rank: 8, normBound: 4, seed: 0)
     let regime = try scaled.regime(tolerance: tolerance, parallelism: parallelism)
@@ -74,19 +74,5 @@ enum DemoCommand {
 
   private static func norm(_ tensor: Tensor) -> Double {
     tensor.scalars.reduce(0) { $0 + Double($1) * Double($1) }.squareRoot()
-  }
-
-  /// max over adapter matrices of max|g̃ − g| / max|g|.
-  private static func worstRelativeDifference(_ candidate: Gradients, _ reference: Gradients) -> Double {
-    var worst = 0.0
-    for (projection, expected) in reference.adapters {
-      guard let actual = candidate.adapters[projection] else { return .infinity }
-      for (x, y) in [(actual.a, expected.a), (actual.b, expected.b)] {
-        let scale = y.scalars.map { abs(Double($0)) }.max() ?? 0
-        let error = zip(x.scalars, y.scalars).map { abs(Double($0) - Double($1)) }.max() ?? 0
-        worst = max(worst, scale == 0 ? error : error / scale)
-      }
-    }
-    return worst
   }
 }

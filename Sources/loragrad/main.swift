@@ -20,40 +20,11 @@ let toolHelp = """
   exit codes: 0 success, 2 bad input or usage, 1 internal error
   """
 
-func runTool(_ argv: [String]) -> Int32 {
-  guard let command = argv.first else {
-    standardError(toolHelp)
-    return 2
-  }
-  var arguments = Arguments(Array(argv.dropFirst()))
-  let commands: [String: (help: String, run: (inout Arguments) throws -> Void)] = [
-    "demo": (DemoCommand.help, DemoCommand.run),
-    "grad": (GradCommand.help, GradCommand.run),
-    "regime": (RegimeCommand.help, RegimeCommand.run),
-    "profile": (ProfileCommand.help, ProfileCommand.run),
-  ]
-  if ["help", "--help", "-h"].contains(command) {
-    print(toolHelp)
-    return 0
-  }
-  guard let entry = commands[command] else {
-    standardError("loragrad: command: expected one of \(commands.keys.sorted().joined(separator: ", ")), got '\(command)' (see loragrad --help)")
-    return 2
-  }
-  if arguments.wantsHelp {
-    print(entry.help)
-    return 0
-  }
-  do {
-    try entry.run(&arguments)
-    return 0
-  } catch let error as LoRAGradError {
-    standardError("loragrad \(command): \(error)")
-    return 2
-  } catch {
-    standardError("loragrad \(command): internal error: \(error)")
-    return 1
-  }
-}
+let tool = CommandTable(tool: "loragrad", help: toolHelp, commands: [
+  "demo": (DemoCommand.help, DemoCommand.run),
+  "grad": (GradCommand.help, GradCommand.run),
+  "regime": (RegimeCommand.help, RegimeCommand.run),
+  "profile": (ProfileCommand.help, ProfileCommand.run),
+])
 
-exit(runTool(Array(CommandLine.arguments.dropFirst())))
+exit(tool.run(Array(CommandLine.arguments.dropFirst())))

@@ -3,16 +3,7 @@ import XCTest
 
 /// max|g̃ − g| / max|g| over every adapter gradient of two results (the worst case).
 func worstRelativeError(_ candidate: Gradients, _ reference: Gradients) -> Double {
-  var worst = 0.0
-  for (projection, expected) in reference.adapters {
-    guard let actual = candidate.adapters[projection] else { return .infinity }
-    for (x, y) in [(actual.a, expected.a), (actual.b, expected.b)] {
-      let scale = y.scalars.map { abs(Double($0)) }.max() ?? 0
-      let error = zip(x.scalars, y.scalars).map { abs(Double($0) - Double($1)) }.max() ?? 0
-      worst = max(worst, scale == 0 ? error : error / scale)
-    }
-  }
-  return worst
+  candidate.maxRelativeDifference(from: reference)
 }
 
 /// Asserts that two results hold the same adapters and agree to `tolerance` (relative, per matrix).

@@ -24,20 +24,22 @@ enum AdapterGradients {
       return UnsafePointer(buffer.base)
     }
     let dHeads = (0..<3).map { slot($0) { gradientOf[$0]! } }
+    // A_μᵀ and B_μ as [D, r] zero-padded to rankStride columns, for the vector micro-kernels.
+    func paddedColumns(_ element: @escaping (_ row: Int, _ column: Int) -> Float) -> FloatBuffer {
+      var padded = [Float](repeating: 0, count: d * rankStride)
+      for row in 0..<d { for column in 0..<r { padded[row * rankStride + column] = element(row, column) } }
+      return FloatBuffer(padded)
+    }
     let aT = (0..<3).map { index in
       slot(index) { projection in
         let a = problem.adapters[projection]!.a.scalars
-        var t = [Float](repeating: 0, count: d * rankStride)
-        for row in 0..<r { for column in 0..<d { t[column * rankStride + row] = a[row * d + column] } }
-        return FloatBuffer(t)
+        return paddedColumns { row, column in a[column * d + row] }
       }
     }
     let b = (0..<3).map { index in
       slot(index) { projection in
         let b = problem.adapters[projection]!.b.scalars
-        var padded = [Float](repeating: 0, count: d * rankStride)
-        for row in 0..<d { for column in 0..<r { padded[row * rankStride + column] = b[row * r + column] } }
-        return FloatBuffer(padded)
+        return paddedColumns { row, column in b[row * r + column] }
       }
     }
     let total = layout.sequences * layout.length

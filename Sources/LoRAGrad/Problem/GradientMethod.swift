@@ -180,3 +180,20 @@ extension FlashTiling {
 
 /// The number of cores the operating system reports as active.
 public var activeProcessorCount: Int { ProcessInfo.processInfo.activeProcessorCount }
+
+extension Gradients {
+  /// max over the adapter matrices of max|g − g_ref| / max|g_ref| (∞ when an adapter is missing):
+  /// the error measure of the accuracy targets.
+  public func maxRelativeDifference(from reference: Gradients) -> Double {
+    var worst = 0.0
+    for (projection, expected) in reference.adapters {
+      guard let actual = adapters[projection] else { return .infinity }
+      for (x, y) in [(actual.a, expected.a), (actual.b, expected.b)] {
+        let scale = y.scalars.map { abs(Double($0)) }.max() ?? 0
+        let error = zip(x.scalars, y.scalars).map { abs(Double($0) - Double($1)) }.max() ?? 0
+        worst = max(worst, scale == 0 ? error : error / scale)
+      }
+    }
+    return worst
+  }
+}
