@@ -67,11 +67,16 @@ public enum AtomicWrite {
         throw LoRAGradError.fileSystem(path: directory, reason: "exists and is not a directory")
       }
     } else {
-      do {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-      } catch {
-        throw LoRAGradError.fileSystem(
-          path: directory, reason: "cannot create the directory: \(error.localizedDescription)")
+      // mkdir -p one component at a time, so the message gives errno's reason ("Not a
+      // directory", "Permission denied") and the component at fault, not Foundation's generic text.
+      var prefix = directory.hasPrefix("/") ? "/" : ""
+      for component in directory.split(separator: "/") {
+        prefix += component
+        if mkdir(prefix, 0o777) != 0 && errno != EEXIST {
+          let at = prefix == directory || prefix + "/" == directory ? "" : " (at \(prefix))"
+          throw LoRAGradError.fileSystem(path: directory, reason: "cannot create the directory\(at): \(lastError())")
+        }
+        prefix += "/"
       }
     }
     guard access(directory, W_OK | X_OK) == 0 else {

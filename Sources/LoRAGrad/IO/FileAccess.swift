@@ -22,10 +22,25 @@ enum FileAccess {
     guard !isDirectory else {
       throw LoRAGradError.fileSystem(path: path, reason: "is a directory, expected a regular file")
     }
-    do {
-      return [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
-    } catch {
-      throw LoRAGradError.fileSystem(path: path, reason: "cannot read the file: \(error.localizedDescription)")
+    // POSIX reads rather than Data(contentsOf:), which leaks a 4 KiB buffer for every empty file
+    // (swift-foundation 6.3, found by AddressSanitizer) and reports errors in generic words.
+    let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+    guard descriptor >= 0 else {
+      throw LoRAGradError.fileSystem(path: path, reason: "cannot read the file: \(String(cString: strerror(errno)))")
+    }
+    defer { close(descriptor) }
+    var status = stat()
+    var bytes: [UInt8] = []
+    if fstat(descriptor, &status) == 0, status.st_size > 0 { bytes.reserveCapacity(Int(status.st_size)) }
+    var chunk = [UInt8](repeating: 0, count: 1 << 16)
+    while true {
+      let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+      if count == 0 { return bytes }
+      guard count > 0 else {
+        if errno == EINTR { continue }
+        throw LoRAGradError.fileSystem(path: path, reason: "cannot read the file: \(String(cString: strerror(errno)))")
+      }
+      bytes.append(contentsOf: chunk[0..<count])
     }
   }
 }

@@ -11,6 +11,7 @@ public enum NumPyArray {
   public static func parse(data: [UInt8], name: String) throws -> Tensor {
     let header = try checkedHeader(data, name: name)
     let offset = header.dataOffset
+    var overflow: (index: Int, value: Double)?
     let scalars = data.withUnsafeBytes { raw -> [Float] in
       switch header.dtype {
       case .float32:
@@ -19,11 +20,19 @@ public enum NumPyArray {
         }
       case .float64:
         return (0..<header.count).map { i in
-          Float(
-            Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset + 8 * i, as: UInt64.self)))
-          )
+          let value = Double(
+            bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset + 8 * i, as: UInt64.self)))
+          // A finite value beyond Float32's range would become ±Inf and be reported as
+          // "NaN or Inf", which the file does not hold: remember it and say what it is.
+          if overflow == nil, value.isFinite, Float(value).isInfinite { overflow = (i, value) }
+          return Float(value)
         }
       }
+    }
+    if let (index, value) = overflow {
+      throw LoRAGradError.invalidFile(
+        path: name,
+        expected: "values within the Float32 range (|x| ≤ \(Float.greatestFiniteMagnitude)), found \(value) at flat index \(index)")
     }
     return Tensor(checkedShape: header.shape, scalars: scalars)
   }

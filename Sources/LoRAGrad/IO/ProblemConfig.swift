@@ -84,6 +84,7 @@ public struct ProblemConfig: Equatable, Sendable {
   private static func kind(of value: Any) -> String {
     switch value {
     case is [Any]: return "array"
+    case is [String: Any]: return "object"
     case is String: return "string"
     case is NSNull: return "null"
     default: return "scalar"
