@@ -23,6 +23,7 @@ final class ExpPolynomialCatalogue {
 
   /// The lowest-degree fit meeting ε on [−R', R'] for the grid point R' ≥ R, or nil if none ≤ maxDegree.
   func polynomial(covering bound: Double) -> ExpPolynomial? {
+    guard bound.isFinite else { return nil }
     let index = bound > 0 ? max(Self.gridIndex(covering: bound), -256) : -256
     if let cached = fits[index] { return cached }
     let halfWidth = pow(2, Double(index) / 16)

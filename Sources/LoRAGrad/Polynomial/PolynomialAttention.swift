@@ -225,6 +225,10 @@ enum PolynomialAttention {
     let sumFloatsPerFeature = (2 * h + 5) * hs
     let bounds = (0..<(layout.pairs * blocks)).map { Double(queryNorm[$0]) * Double(keyNorm[$0 / blocks]) }
     let bound = bounds.max() ?? 0
+    guard bounds.allSatisfy(\.isFinite), gamma.isFinite else {
+      throw LoRAGradError.toleranceUnreachable(
+        reason: "polynomial method: the norms of √β·Q and √β·K overflow Float32 (R not finite); use the exact path")
+    }
     let catalogue = ExpPolynomialCatalogue(tolerance: settings.tolerance, maxDegree: settings.maxDegree)
     // The degree the worst block needs decides the rank; check it fits the memory budget.
     guard let worst = catalogue.polynomial(covering: bound) else {

@@ -72,6 +72,16 @@ public struct AttentionProblem: Sendable {
     guard betaValue.isFinite, betaValue > 0 else {
       throw LoRAGradError.invalidArgument(argument: "beta", expected: "a finite positive number", given: "\(betaValue)")
     }
+    // The kernels scale in Float32: β and s = α/r must be normal Float32 numbers (or s = 0).
+    guard Float(betaValue).isNormal else {
+      throw LoRAGradError.invalidArgument(
+        argument: "beta", expected: "a number within Float32's normal range [1.2e-38, 3.4e38]", given: "\(betaValue)")
+    }
+    let scaleValue = rank.map { alphaValue / Double($0) } ?? 0
+    guard Float(scaleValue).isFinite, scaleValue == 0 || Float(scaleValue).isNormal else {
+      throw LoRAGradError.invalidArgument(
+        argument: "alpha", expected: "a LoRA scale α/r within Float32's normal range [1.2e-38, 3.4e38] or 0", given: "\(alphaValue)")
+    }
     var named: [(String, Tensor)] = [("x", x), ("y", y)]
     for projection in Projection.allCases {
       named.append(("w_\(projection.rawValue)", frozenWeights[projection]!))
@@ -82,6 +92,21 @@ public struct AttentionProblem: Sendable {
     }
     for (name, tensor) in named {
       if let index = tensor.firstNonFiniteIndex { throw LoRAGradError.nonFinite(name: name, index: index) }
+    }
+    for (projection, adapter) in adapters {
+      let d = x.shape[2], r = adapter.a.shape[0], w = frozenWeights[projection]!.scalars
+      for o in 0..<d {
+        for i in 0..<d {
+          var product = 0.0
+          for t in 0..<r { product += Double(adapter.b.scalars[o * r + t]) * Double(adapter.a.scalars[t * d + i]) }
+          let entry = Double(w[o * d + i]) + scaleValue * product
+          guard Float(entry).isFinite else {
+            throw LoRAGradError.outOfRange(
+              quantity: "w_\(projection.rawValue) + (alpha/r)·lora_b_\(projection.rawValue)·lora_a_\(projection.rawValue)",
+              reason: "expected the effective weight within Float32's range (|w| ≤ 3.4e38), found \(entry) at [\(o), \(i)]")
+          }
+        }
+      }
     }
     self.inputs = x
     self.targets = y

@@ -84,6 +84,15 @@ extension AttentionProblem {
   public func gradients(
     method: GradientMethod = .exact, parallelism: Parallelism, checkRows: Int = 0, costModel: CostModel = .load()
   ) throws -> Gradients {
+    let result = try unguardedGradients(method: method, parallelism: parallelism, checkRows: checkRows, costModel: costModel)
+    try result.requireFinite()
+    return result
+  }
+
+  /// `gradients(method:…)` before the check that the loss and every gradient are finite.
+  private func unguardedGradients(
+    method: GradientMethod, parallelism: Parallelism, checkRows: Int, costModel: CostModel
+  ) throws -> Gradients {
     try parallelism.validate()
     guard checkRows >= 0 else {
       throw LoRAGradError.invalidArgument(argument: "check", expected: "a number of rows ≥ 0", given: "\(checkRows)")
@@ -182,6 +191,19 @@ extension FlashTiling {
 public var activeProcessorCount: Int { ProcessInfo.processInfo.activeProcessorCount }
 
 extension Gradients {
+  /// Throws `outOfRange` naming the loss or the first adapter gradient that holds ±Inf or NaN:
+  /// finite inputs whose logits β·q·k, outputs or gradients leave Float32's range.
+  func requireFinite() throws {
+    let reason = "overflowed Float32 on the \(path) path (finite inputs whose logits β·q·k, outputs or gradients exceed 3.4e38); rescale x or the weights"
+    guard loss.isFinite else { throw LoRAGradError.outOfRange(quantity: "loss", reason: reason) }
+    for projection in adapters.keys.sorted() {
+      let pair = adapters[projection]!
+      for (name, tensor) in [("lora_a", pair.a), ("lora_b", pair.b)] where tensor.firstNonFiniteIndex != nil {
+        throw LoRAGradError.outOfRange(quantity: "∂loss/∂\(name)_\(projection.rawValue)", reason: reason)
+      }
+    }
+  }
+
   /// max over the adapter matrices of max|g − g_ref| / max|g_ref| (∞ when an adapter is missing):
   /// the error measure of the accuracy targets.
   public func maxRelativeDifference(from reference: Gradients) -> Double {

@@ -12,6 +12,8 @@ public enum LoRAGradError: Error, Equatable, Sendable, CustomStringConvertible {
   case nonFinite(name: String, index: Int)
   /// The polynomial method cannot meet the tolerance within its memory budget.
   case toleranceUnreachable(reason: String)
+  /// A finite input whose logits, outputs or gradients leave Float32's range (|x| > 3.4e38).
+  case outOfRange(quantity: String, reason: String)
 
   /// A one-line, human-readable message naming the culprit and what was expected.
   public var description: String {
@@ -28,6 +30,8 @@ public enum LoRAGradError: Error, Equatable, Sendable, CustomStringConvertible {
       return "\(name): expected finite values, found NaN or Inf at flat index \(index)"
     case let .toleranceUnreachable(reason):
       return reason
+    case let .outOfRange(quantity, reason):
+      return "\(quantity): \(reason)"
     }
   }
 }
