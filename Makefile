@@ -1,5 +1,5 @@
 # The two commands of the README. Both install what is missing first (Scripts/setup.sh).
-.PHONY: setup demo test
+.PHONY: setup demo test tsan
 
 setup:
 	./Scripts/setup.sh
@@ -14,3 +14,11 @@ test: setup
 	swift build --build-tests
 	swift test --skip-build --disable-swift-testing
 	./Scripts/check-versioned-dependency.sh
+
+# A short ThreadSanitizer pass over the Dispatch backend's exact and polynomial tiles
+# (Docs/Sanitizers.md); its own scratch path, so the normal .build is left alone.
+TSAN_TESTS = ExactPathTests|PolynomialPathTests|RegimeTests.test(Bound|Float32|Verdict|Predicted|Unreachable|Tolerance)|NumericalExtremesTests.test(Logits|Rank|Head|Alpha|Zero|OneAndTwo|Polynomial)
+tsan: setup
+	swift build --build-tests --sanitize=thread --scratch-path .build-tsan
+	TSAN_OPTIONS=halt_on_error=1 swift test --sanitize=thread --scratch-path .build-tsan --skip-build \
+	  --disable-swift-testing --filter '$(TSAN_TESTS)'
