@@ -43,7 +43,7 @@ linker=()
 command -v ld.lld >/dev/null 2>&1 && linker=(-use-ld=lld)  # gold prints pages of harmless ASan warnings
 echo "building $binary" >&2
 swiftc -sanitize=fuzzer,address -parse-as-library -O -g "${linker[@]}" -module-name LoRAGradFuzz \
-  "$harness" "${sources[@]}" -o "$binary"
+  "$harness" Fuzz/Common/ParsedOrRejected.swift "${sources[@]}" -o "$binary"
 
 # New inputs go to $work/corpus; the repository's seeds are read alongside it.
 "$binary" -runs="$runs" -max_len=4096 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \

@@ -8,19 +8,9 @@
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func configFuzzerTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
-  let bytes = size == 0 ? [] : Array(UnsafeBufferPointer(start: data, count: size))
+  let bytes = fuzzInput(data, size)
   let name = "config.json"
-  let config: ProblemConfig
-  do {
-    config = try ProblemConfig.parse(data: bytes, name: name)
-  } catch let error as LoRAGradError {
-    guard case .invalidFile(let path, let expected) = error, path == name, !expected.isEmpty else {
-      fatalError("parse threw an unexpected LoRAGradError: \(error)")
-    }
-    return 0
-  } catch {
-    fatalError("parse threw a non-LoRAGrad error: \(error)")
-  }
+  guard let config = parsedOrRejected(name, { try ProblemConfig.parse(data: bytes, name: name) }) else { return 0 }
   if let heads = config.heads { precondition(heads >= 1, "accepted heads = \(heads)") }
   if let alpha = config.alpha { precondition(alpha.isFinite, "accepted alpha = \(alpha)") }
   if let beta = config.beta { precondition(beta.isFinite, "accepted beta = \(beta)") }

@@ -8,19 +8,9 @@
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func numPyFuzzerTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
-  let bytes = size == 0 ? [] : Array(UnsafeBufferPointer(start: data, count: size))
+  let bytes = fuzzInput(data, size)
   let name = "fuzz.npy"
-  let tensor: Tensor
-  do {
-    tensor = try NumPyArray.parse(data: bytes, name: name)
-  } catch let error as LoRAGradError {
-    guard case .invalidFile(let path, let expected) = error, path == name, !expected.isEmpty else {
-      fatalError("parse threw an unexpected LoRAGradError: \(error)")
-    }
-    return 0
-  } catch {
-    fatalError("parse threw a non-LoRAGrad error: \(error)")
-  }
+  guard let tensor = parsedOrRejected(name, { try NumPyArray.parse(data: bytes, name: name) }) else { return 0 }
   precondition(tensor.shape.allSatisfy { $0 >= 0 }, "negative extent in \(tensor.shape)")
   precondition(tensor.shape.reduce(1, *) == tensor.count, "count \(tensor.count) is not the product of \(tensor.shape)")
   let encoded = NumPyArray.encode(tensor)

@@ -4,40 +4,7 @@ import XCTest
 
 /// The `loragrad` executable end to end: output files, the JSON line, exit codes and messages.
 final class CommandLineTests: XCTestCase {
-  private struct Outcome {
-    let status: Int32
-    let standardOutput: String
-    let standardError: String
-  }
-
-  /// The built `loragrad` next to the test bundle (both live in .build/<configuration>/).
-  private var executable: URL {
-    get throws {
-      // On Linux the test process is .build/<configuration>/LoRAGradPackageTests.xctest itself.
-      let directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-      let url = directory.appendingPathComponent("loragrad")
-      struct MissingExecutable: Error, CustomStringConvertible { let description: String }
-      guard FileManager.default.isExecutableFile(atPath: url.path) else {
-        throw MissingExecutable(description: "loragrad is not built at \(url.path); run `swift build --build-tests` first")
-      }
-      return url
-    }
-  }
-
-  private func run(_ arguments: [String]) throws -> Outcome {
-    let process = Process()
-    process.executableURL = try executable
-    process.arguments = arguments
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let outData = out.fileHandleForReading.readDataToEndOfFile()
-    let errData = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return Outcome(status: process.terminationStatus, standardOutput: String(decoding: outData, as: UTF8.self),
-                   standardError: String(decoding: errData, as: UTF8.self))
-  }
+  private func run(_ arguments: [String]) throws -> ToolOutcome { try runLoRAGrad(arguments) }
 
   private func scratch(_ name: String) -> String {
     let path = FileManager.default.temporaryDirectory.appendingPathComponent("loragrad-cli-\(name)-\(UUID().uuidString)").path
@@ -130,7 +97,7 @@ final class CommandLineTests: XCTestCase {
     let problem = try AttentionProblem.synthetic(length: 8, width: 4, rank: 1, seed: 7)
     let input = scratch("in"), output = scratch("file")
     try problem.write(directory: input)
-    FileManager.default.createFile(atPath: output, contents: Data("not a directory".utf8))
+    _ = FileManager.default.createFile(atPath: output, contents: Data("not a directory".utf8))
     let outcome = try run(["grad", input, "--out", output])
     XCTAssertEqual(outcome.status, 2)
     XCTAssertTrue(outcome.standardError.contains(output), outcome.standardError)

@@ -8,44 +8,7 @@ import XCTest
 /// The library-level errors behind most of these are tested in NumPyFormatTests and
 /// ProblemDirectoryTests; here each case goes through the whole tool.
 final class RobustnessCommandLineTests: XCTestCase {
-  private struct ToolOutcome {
-    let status: Int32
-    let signalled: Bool
-    let standardOutput: String
-    let standardError: String
-  }
-
-  /// The built `loragrad` next to the test bundle (both live in .build/<configuration>/).
-  private func toolExecutable() throws -> URL {
-    let directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-    let url = directory.appendingPathComponent("loragrad")
-    struct MissingExecutable: Error, CustomStringConvertible { let description: String }
-    guard FileManager.default.isExecutableFile(atPath: url.path) else {
-      throw MissingExecutable(description: "loragrad is not built at \(url.path); run `swift build --build-tests` first")
-    }
-    return url
-  }
-
-  private func runTool(_ arguments: [String]) throws -> ToolOutcome {
-    let process = Process()
-    process.executableURL = try toolExecutable()
-    process.arguments = arguments
-    // A crash must show up as a signal here, quickly: the Swift runtime's backtracer would
-    // otherwise run as a grandchild holding our pipes open (and under ASan it can hang for minutes).
-    var environment = ProcessInfo.processInfo.environment
-    environment["SWIFT_BACKTRACE"] = "enable=no"
-    process.environment = environment
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let outData = out.fileHandleForReading.readDataToEndOfFile()
-    let errData = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return ToolOutcome(
-      status: process.terminationStatus, signalled: process.terminationReason == .uncaughtSignal,
-      standardOutput: String(decoding: outData, as: UTF8.self), standardError: String(decoding: errData, as: UTF8.self))
-  }
+  private func runTool(_ arguments: [String]) throws -> ToolOutcome { try runLoRAGrad(arguments) }
 
   // MARK: - Fixtures
 

@@ -31,16 +31,9 @@ extension FlashAttention {
       let rows = (sequence * l * d)..<((sequence + 1) * l * d)
       let x = problem.inputs.scalars[rows].map(Double.init)
       let y = problem.targets.scalars[rows].map(Double.init)
-      func project(_ w: [Double]) -> [Double] {
-        var out = [Double](repeating: 0, count: l * d)
-        for i in 0..<l { for o in 0..<d {
-          var sum = 0.0
-          for c in 0..<d { sum += x[i * d + c] * w[o * d + c] }
-          out[i * d + o] = sum
-        } }
-        return out
-      }
-      let q = project(weights[.query]!), k = project(weights[.key]!), v = project(weights[.value]!)
+      let q = ReferenceAttention.project(x, weights[.query]!, length: l, width: d)
+      let k = ReferenceAttention.project(x, weights[.key]!, length: l, width: d)
+      let v = ReferenceAttention.project(x, weights[.value]!, length: l, width: d)
       var queryFloor = [Double](repeating: 0, count: l * d), keyFloor = queryFloor
       var row = [Double](repeating: 0, count: l)
       for head in 0..<heads {

@@ -65,16 +65,9 @@ public enum ReferenceAttention {
       let x: [Double] = problem.inputs.scalars[rows].map(Double.init)
       let y: [Double] = problem.targets.scalars[rows].map(Double.init)
       // Q, K, V = X W_μᵀ  (L×D).
-      func project(_ w: [Double]) -> [Double] {
-        var out = [Double](repeating: 0, count: l * d)
-        for i in 0..<l { for o in 0..<d {
-          var sum = 0.0
-          for c in 0..<d { sum += x[i * d + c] * w[o * d + c] }
-          out[i * d + o] = sum
-        } }
-        return out
-      }
-      let q = project(weights[.query]!), k = project(weights[.key]!), v = project(weights[.value]!)
+      let q = project(x, weights[.query]!, length: l, width: d)
+      let k = project(x, weights[.key]!, length: l, width: d)
+      let v = project(x, weights[.value]!, length: l, width: d)
       var dQ = [Double](repeating: 0, count: l * d), dK = dQ, dV = dQ
       for head in 0..<heads {
         let c0 = head * h
@@ -150,5 +143,16 @@ public enum ReferenceAttention {
       }
     }
     return (loss, gradients)
+  }
+
+  /// X Wᵀ of one sequence in Float64: x is [L, D] row-major, w is [D, D] as [out, in].
+  static func project(_ x: [Double], _ w: [Double], length l: Int, width d: Int) -> [Double] {
+    var out = [Double](repeating: 0, count: l * d)
+    for i in 0..<l { for o in 0..<d {
+      var sum = 0.0
+      for c in 0..<d { sum += x[i * d + c] * w[o * d + c] }
+      out[i * d + o] = sum
+    } }
+    return out
   }
 }
