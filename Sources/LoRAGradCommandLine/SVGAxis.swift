@@ -1,8 +1,11 @@
 import Foundation
 
-/// One axis of an `SVGChart`: the value range (padded when degenerate) and "nice" ticks —
-/// 1, 2 or 5 × 10ᵏ steps on a linear axis; decades on a logarithmic axis, or powers of two when
-/// every value is one (sequence lengths), or 1-2-5 ticks when the data span less than a decade.
+/// One axis of an `SVGChart`: the value range (padded when degenerate) and at most a dozen "nice"
+/// ticks — 1, 2 or 5 × 10ᵏ steps on a linear axis; decades on a logarithmic axis (thinned when
+/// there are many), or powers of two when every value is one (sequence lengths), or 1-2-5 ticks
+/// when the data span less than a decade. Works for any finite values, from the smallest
+/// subnormal to `Double.greatestFiniteMagnitude`: a logarithmic axis keeps its ends as base-10
+/// exponents, so 10⁻³²⁴ … 10³⁰⁹ never underflow or overflow, and ticks that are not finite are left out.
 struct SVGAxis {
   /// A tick position and its label.
   struct Tick {
@@ -11,6 +14,7 @@ struct SVGAxis {
   }
 
   let scale: SVGChart.Scale
+  /// The ends of the axis: values on a linear axis, base-10 exponents on a logarithmic one.
   let low: Double
   let high: Double
   let ticks: [Tick]
@@ -20,58 +24,74 @@ struct SVGAxis {
   init(values: [Double], extra: [Double] = [], scale: SVGChart.Scale) {
     self.scale = scale
     let all = values + extra
-    var low = all.min() ?? (scale == .linear ? 0 : 1)
-    var high = all.max() ?? (scale == .linear ? 1 : 10)
     switch scale {
     case .linear:
-      if low == high { low -= max(abs(low) * 0.1, 1); high += max(abs(high) * 0.1, 1) }
-      if low > 0, low < (high - low) * 0.5 { low = 0 }
-      let step = Self.niceStep((high - low) / 6)
-      low = (low / step).rounded(.down) * step
-      high = (high / step).rounded(.up) * step
-      self.ticks = stride(from: low, through: high + step / 2, by: step).map { Tick(value: $0, label: Self.label($0)) }
+      (low, high, ticks) = Self.linear(low: all.min() ?? 0, high: all.max() ?? 1)
     case .logarithmic:
-      if low == high { low /= 2; high *= 2 }
-      let powersOfTwo = !values.isEmpty && values.allSatisfy { $0 >= 1 && log2($0).rounded() == log2($0) }
-      if powersOfTwo {
-        let first = log2(low).rounded(.down), last = log2(high).rounded(.up)
-        let every = max(1, Int(((last - first) / 8).rounded(.up)))
-        low = pow(2, first)
-        high = pow(2, last)
-        self.ticks = stride(from: Int(first), through: Int(last), by: every).map { Tick(value: pow(2, Double($0)), label: Self.label(pow(2, Double($0)))) }
-      } else if log10(high / low) >= 1 {
-        low = pow(10, log10(low).rounded(.down))
-        high = pow(10, log10(high).rounded(.up))
-        let decades = Int(log10(high / low).rounded())
-        let every = max(1, (decades + 7) / 8)
-        self.ticks = stride(from: 0, through: decades, by: every).map { k in
-          let value = low * pow(10, Double(k))
-          return Tick(value: value, label: Self.label(value))
-        }
-      } else {
-        low = low / 1.1
-        high = high * 1.1
-        var ticks: [Tick] = []
-        var decade = pow(10, log10(low).rounded(.down))
-        while decade <= high {
-          for mantissa in [1.0, 2.0, 5.0] where decade * mantissa >= low && decade * mantissa <= high {
-            ticks.append(Tick(value: decade * mantissa, label: Self.label(decade * mantissa)))
-          }
-          decade *= 10
-        }
-        self.ticks = ticks
-      }
+      let powersOfTwo = !values.isEmpty && values.allSatisfy { $0 >= 1 && $0.significand == 1 }
+      (low, high, ticks) = Self.logarithmic(low: all.min() ?? 1, high: all.max() ?? 10, powersOfTwo: powersOfTwo)
     }
-    self.low = low
-    self.high = high
   }
 
-  /// Where a value sits between the ends of the axis, 0 … 1.
+  /// Where a value sits between the ends of the axis, 0 … 1 (0.5 for a value the axis cannot place).
   func fraction(_ value: Double) -> Double {
-    switch scale {
-    case .linear: return high > low ? (value - low) / (high - low) : 0.5
-    case .logarithmic: return high > low ? (log(value) - log(low)) / (log(high) - log(low)) : 0.5
+    let position = scale == .linear ? value : log10(value)
+    guard high > low else { return 0.5 }
+    // Halving keeps the span finite when the ends are near ±greatestFiniteMagnitude.
+    let result = (high - low).isFinite ? (position - low) / (high - low) : (position / 2 - low / 2) / (high / 2 - low / 2)
+    return result.isFinite ? result : 0.5
+  }
+
+  /// Ends and ticks of a linear axis through the finite `low` … `high`.
+  private static func linear(low: Double, high: Double) -> (Double, Double, [Tick]) {
+    var low = low, high = high
+    if low == high {
+      let pad = max(abs(low) * 0.1, 1)
+      low = max(low - pad, -.greatestFiniteMagnitude)
+      high = min(high + pad, .greatestFiniteMagnitude)
     }
+    if low > 0, low < high / 2 - low / 2 { low = 0 }
+    let step = niceStep(high / 6 - low / 6)
+    let first = (low / step).rounded(.down), last = (high / step).rounded(.up)
+    // Round the ends out to whole steps unless that overflows.
+    if (first * step).isFinite { low = first * step }
+    if (last * step).isFinite { high = last * step }
+    // `first + k` times `step` (not `low + k * step`) makes the zero tick exactly 0; a step below
+    // the spacing of doubles there (1e16 … 1e16 + 2) gives repeated values, drawn once.
+    var ticks: [Double] = []
+    for k in 0...Int(min(max(last - first, 0), 11)) {
+      let value = (first + Double(k)) * step
+      if value.isFinite, value >= low, value <= high, value != ticks.last { ticks.append(value) }
+    }
+    return (low, high, ticks.map { Tick(value: $0, label: label($0)) })
+  }
+
+  /// Ends (as base-10 exponents) and ticks of a logarithmic axis through the positive, finite `low` … `high`.
+  private static func logarithmic(low: Double, high: Double, powersOfTwo: Bool) -> (Double, Double, [Tick]) {
+    if powersOfTwo {
+      var first = log2(low).rounded(.down), last = log2(high).rounded(.up)
+      if first == last { first -= 1; last += 1 }
+      let every = max(1, ((last - first) / 8).rounded(.up))
+      let ticks = stride(from: first, through: last, by: every).map { pow(2, $0) }.filter(\.isFinite)
+      return (first * log10(2), last * log10(2), ticks.map { Tick(value: $0, label: label($0)) })
+    }
+    var (low, high) = low == high ? (log10(low) - log10(2), log10(high) + log10(2)) : (log10(low), log10(high))
+    let ticks: [Double]
+    if high - low >= 1 {
+      low = low.rounded(.down)
+      high = high.rounded(.up)
+      // Every `every`-th decade, on multiples of `every` so that 10⁰ is one when in range.
+      let every = max(1, ((high - low) / 8).rounded(.up))
+      ticks = stride(from: (low / every).rounded(.up) * every, through: high, by: every).map { pow(10, $0) }
+    } else {
+      low -= log10(1.1)
+      high += log10(1.1)
+      let decades = stride(from: low.rounded(.down), through: high.rounded(.down), by: 1)
+      ticks = decades.flatMap { decade in [1.0, 2, 5].map { $0 * pow(10, decade) } }
+        .filter { log10($0) >= low && log10($0) <= high }
+    }
+    let finite = ticks.filter { $0.isFinite && $0 > 0 }
+    return (low, high, finite.map { Tick(value: $0, label: label($0)) })
   }
 
   /// 1, 2 or 5 × 10ᵏ, the smallest not below `rough`.
@@ -89,7 +109,7 @@ struct SVGAxis {
     let mega = 1_048_576.0, kilo = 1024.0
     if magnitude >= mega, magnitude < 1e15, value.truncatingRemainder(dividingBy: mega) == 0 { return "\(Int(value / mega))M" }
     if magnitude >= 16 * kilo, magnitude < 1e15, value.truncatingRemainder(dividingBy: kilo) == 0 { return "\(Int(value / kilo))K" }
-    if magnitude >= 1e-3, magnitude < 1e6 { return String(format: "%g", value) }
-    return String(format: "%.2g", value)
+    // Subnormal powers of ten are only approximate: 9.99989e-321 reads better as 1e-320.
+    return String(format: magnitude < .leastNormalMagnitude ? "%.2g" : "%g", value)
   }
 }

@@ -62,25 +62,27 @@ public struct SVGChart {
 
   private static let palette = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"]
 
-  /// The whole SVG document.
+  /// The whole SVG document. Points that a scale cannot show (not finite, or not positive on a
+  /// logarithmic axis) are skipped, every coordinate is finite, and text is escaped and shortened.
   public var svg: String {
+    let width = min(max(self.width, 200), 20_000), height = min(max(self.height, 200), 20_000)
     let left = 80.0, right = 24.0, top = 48.0, legendHeight = Double(18 * series.count + 16)
     let bottom = 64.0
-    let plotWidth = Double(width) - left - right
+    let plotWidth = max(Double(width) - left - right, 60)
     let plotHeight = max(Double(height) - top - bottom, 60)
     let usable = series.map { $0.points.filter { valid($0.x, xScale) && valid($0.y, yScale) } }
     let xs = usable.flatMap { $0.map(\.x) }
     let ys = usable.flatMap { $0.map(\.y) }
     let xAxis = SVGAxis(values: xs, extra: annotations.map(\.x).filter { valid($0, xScale) }, scale: xScale)
     let yAxis = SVGAxis(values: ys, scale: yScale)
-    func px(_ x: Double) -> Double { left + xAxis.fraction(x) * plotWidth }
-    func py(_ y: Double) -> Double { top + (1 - yAxis.fraction(y)) * plotHeight }
+    func px(_ x: Double) -> Double { left + min(max(xAxis.fraction(x), 0), 1) * plotWidth }
+    func py(_ y: Double) -> Double { top + (1 - min(max(yAxis.fraction(y), 0), 1)) * plotHeight }
 
     var out = """
       <svg xmlns="http://www.w3.org/2000/svg" width="\(width)" height="\(Int(Double(height) + legendHeight))" \
       viewBox="0 0 \(width) \(Int(Double(height) + legendHeight))" font-family="sans-serif" font-size="12">
       <rect x="0" y="0" width="100%" height="100%" fill="white"/>
-      <text x="\(Double(width) / 2)" y="24" text-anchor="middle" font-size="15" font-weight="bold">\(escape(title))</text>
+      <text x="\(f(Double(width) / 2))" y="24" text-anchor="middle" font-size="15" font-weight="bold">\(escape(title))</text>
 
       """
     out += "<rect x=\"\(f(left))\" y=\"\(f(top))\" width=\"\(f(plotWidth))\" height=\"\(f(plotHeight))\" fill=\"none\" stroke=\"#444\"/>\n"
@@ -128,10 +130,29 @@ public struct SVGChart {
     value.isFinite && (scale == .linear || value > 0)
   }
 
-  private func f(_ value: Double) -> String { String(format: "%.1f", value) }
+  /// `value` with one decimal, clamped to ±10⁶ (NaN to 0), without `String(format:)`, which is slow on Linux.
+  private func f(_ value: Double) -> String {
+    let tenths = Int((min(max(value.isNaN ? 0 : value, -1e6), 1e6) * 10).rounded())
+    return "\(tenths < 0 ? "-" : "")\(tenths.magnitude / 10).\(tenths.magnitude % 10)"
+  }
 
+  /// `text` as XML character data: markup characters escaped, the characters XML 1.0 forbids (controls
+  /// other than tab and newline, U+FFFE, U+FFFF) dropped, and cut to 200 characters with an ellipsis.
   private func escape(_ text: String) -> String {
-    text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-      .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+    var out = "", kept = 0
+    for scalar in text.unicodeScalars where scalar.value >= 0x20 || scalar == "\t" || scalar == "\n" {
+      if scalar.value == 0xFFFE || scalar.value == 0xFFFF { continue }
+      if kept == 200 { return out + "…" }
+      kept += 1
+      switch scalar {
+      case "&": out += "&amp;"
+      case "<": out += "&lt;"
+      case ">": out += "&gt;"
+      case "\"": out += "&quot;"
+      case "'": out += "&apos;"
+      default: out.unicodeScalars.append(scalar)
+      }
+    }
+    return out
   }
 }
