@@ -50,6 +50,13 @@ final class CommandLineTests: XCTestCase {
       XCTAssertNotNil(summary[key], key)
     }
     XCTAssertLessThanOrEqual(summary["observed_error_p"] as? Double ?? 1, summary["error_bound"] as? Double ?? 0)
+    // SPEC §3.4: the degree per block and the predicted flops of both paths. L = 64 is one block.
+    let degree = try XCTUnwrap(summary["degree"] as? Int)
+    XCTAssertEqual(summary["blocks_per_degree"] as? [String: Int], [String(degree): 1])
+    let exactFlops = try XCTUnwrap(summary["predicted_exact_flops"] as? Double)
+    XCTAssertEqual(exactFlops, 14 * 64 * 64 * 16)
+    XCTAssertGreaterThan(try XCTUnwrap(summary["predicted_poly_flops"] as? Double), 0)
+    XCTAssertNotNil(summary["rounding_error"] as? Double)
   }
 
   func testPolynomialRefusesLargeLogitsAndAutoFallsBack() throws {

@@ -27,6 +27,24 @@ final class PolynomialPathTests: XCTestCase {
     try check(try .synthetic(length: 301, width: 16, heads: 1, rank: 8, adapted: [.query, .value], alpha: 3, normBound: 0.5, seed: 2), "q+v L=301")
   }
 
+  /// SPEC §3.3: the first 128-row query block has inputs scaled by 0.2, so its bound R_b, and the
+  /// degree it needs, are smaller than the other blocks'; it reads a prefix of the shared key sums
+  /// and the gradients still match the reference.
+  func testQueryBlocksWithSmallerNormsUseTheirOwnLowerDegree() throws {
+    let base = try AttentionProblem.synthetic(length: 300, width: 8, heads: 2, rank: 2, normBound: 2, seed: 6)
+    var inputs = base.inputs.scalars
+    for index in 0..<(128 * 8) { inputs[index] *= 0.2 }
+    let problem = try AttentionProblem(
+      inputs: try Tensor(shape: base.inputs.shape, scalars: inputs), targets: base.targets,
+      frozenWeights: base.frozenWeights, adapters: base.adapters, heads: 2)
+    let report = try XCTUnwrap(try problem.regime(tolerance: 1e-3).polynomial)
+    XCTAssertLessThan(report.minimumDegree, report.degree)
+    XCTAssertEqual(report.blocksPerDegree.reduce(0, +), 2 * 3, "2 heads × 3 query blocks")
+    XCTAssertGreaterThan(report.blocksPerDegree[report.minimumDegree], 0)
+    XCTAssertGreaterThan(report.blocksPerDegree[report.degree], 0)
+    try check(problem, "per-block degrees \(report.blocksPerDegree)")
+  }
+
   func testLargerBoundNeedsHigherDegree() throws {
     try check(try .synthetic(length: 200, width: 8, heads: 2, rank: 2, normBound: 2, seed: 3), "R=2 h=4")
   }

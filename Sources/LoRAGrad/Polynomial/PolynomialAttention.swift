@@ -64,6 +64,8 @@ public struct PolynomialReport: Sendable, Equatable {
   public var flops: Double
   /// The bytes of low-rank sums it kept.
   public var sumBytes: Int
+  /// The number of query blocks that use each degree (index = degree g, 0…degree).
+  public var blocksPerDegree: [Int]
 }
 
 /// The almost-linear path (SPEC §3): exp(β QKᵀ) as Φ Ψᵀ through monomial features of centred,
@@ -281,7 +283,8 @@ enum PolynomialAttention {
       bound: bound, gamma: gamma, degree: worst.degree, minimumDegree: minimumDegree, rank: rank,
       polynomialError: polynomialError, roundingError: roundingError,
       errorBound: 2 * (polynomialError + roundingError) / (1 - polynomialError - roundingError),
-      flops: flops, sumBytes: Int(bytesPerChunk) * chunks)
+      flops: flops, sumBytes: Int(bytesPerChunk) * chunks,
+      blocksPerDegree: (0...worst.degree).map { g in polynomials.lazy.filter { $0.degree == g }.count })
     return Plan(basis: basis, blockRank: blockRank, blockWeights: weights, blockPolynomials: polynomials, report: report, chunks: chunks)
   }
 }

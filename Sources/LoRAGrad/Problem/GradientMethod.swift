@@ -44,6 +44,8 @@ public struct Regime: Sendable, Equatable {
   public var gamma: Double
   /// The polynomial path's plan, when a degree within the budget meets ε.
   public var polynomial: PolynomialReport?
+  /// Predicted floating-point operations of the exact path as run (14·N·H·L²·h_padded: P is recomputed).
+  public var predictedExactFlops: Double
   /// Predicted seconds of the exact path.
   public var predictedExactSeconds: Double
   /// Predicted seconds of the polynomial path (nil when it cannot meet ε).
@@ -159,7 +161,7 @@ extension AttentionProblem {
     case let .failure(error):
       return Regime(
         verdict: "exact", reason: "\(error)", bound: analysis.bound, gamma: analysis.gamma, polynomial: nil,
-        predictedExactSeconds: exactSeconds, predictedPolynomialSeconds: nil, crossoverLength: nil, costModel: costModel.source)
+        predictedExactFlops: CostModel.exactFlops(self), predictedExactSeconds: exactSeconds, predictedPolynomialSeconds: nil, crossoverLength: nil, costModel: costModel.source)
     case let .success(plan):
       let report = plan.report
       let polySeconds = costModel.polynomialSeconds(self, rank: report.rank, threads: threads)
@@ -169,7 +171,7 @@ extension AttentionProblem {
         : "R = \(String(format: "%.4g", report.bound)) needs degree \(report.degree), rank \(report.rank): the exact path is predicted faster at L = \(sequenceLength)"
       return Regime(
         verdict: faster ? "poly" : "exact", reason: reason, bound: analysis.bound, gamma: analysis.gamma, polynomial: report,
-        predictedExactSeconds: exactSeconds, predictedPolynomialSeconds: polySeconds,
+        predictedExactFlops: CostModel.exactFlops(self), predictedExactSeconds: exactSeconds, predictedPolynomialSeconds: polySeconds,
         crossoverLength: costModel.crossoverLength(headWidth: headWidth, rank: report.rank), costModel: costModel.source)
     }
   }
