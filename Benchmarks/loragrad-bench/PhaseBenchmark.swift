@@ -20,8 +20,8 @@ enum PhaseBenchmark {
 
   static func run(_ arguments: inout Arguments) throws {
     let quick = arguments.flag("--quick")
-    let lengths = try arguments.option("--lengths").map(PolynomialBenchmark.parseLengths) ?? (quick ? [2048, 8192] : [4096, 16384, 65536])
-    let widths = try arguments.option("--head-widths").map(PolynomialBenchmark.parseLengths) ?? [8, 16]
+    let lengths = try arguments.option("--lengths").map { try PolynomialBenchmark.positiveIntegers($0, option: "--lengths") } ?? (quick ? [2048, 8192] : [4096, 16384, 65536])
+    let widths = try arguments.option("--head-widths").map { try PolynomialBenchmark.positiveIntegers($0, option: "--head-widths") } ?? [8, 16]
     let tolerance = try ToleranceOption.parse(&arguments)
     let output = try arguments.option("--out")
     let options = try ParallelismOptions(&arguments)

@@ -35,7 +35,7 @@ enum PolynomialBenchmark {
     let output = try arguments.option("--out")
     let options = try ParallelismOptions(&arguments)
     try arguments.finish()
-    let lengths = try lengthList.map(parseLengths) ?? (quick ? [4096, 16384, 65536] : (14...20).map { 1 << $0 })
+    let lengths = try lengthList.map { try positiveIntegers($0, option: "--lengths") } ?? (quick ? [4096, 16384, 65536] : (14...20).map { 1 << $0 })
     let parallelism = options.parallelism
 
     var table = CSVTable(columns: ["length", "width", "heads", "bound", "tolerance", "threads", "backend", "poly_seconds",
@@ -84,11 +84,11 @@ enum PolynomialBenchmark {
     if let output { try table.write(to: output, name: "poly.csv") }
   }
 
-  /// "a,b,c" as positive integers.
-  static func parseLengths(_ text: String) throws -> [Int] {
+  /// "a,b,c" as positive integers; a typed error naming `option` otherwise.
+  static func positiveIntegers(_ text: String, option: String) throws -> [Int] {
     let values = text.split(separator: ",").compactMap { Int($0) }
     guard !values.isEmpty, values.count == text.split(separator: ",").count, values.allSatisfy({ $0 >= 1 }) else {
-      throw LoRAGradError.invalidArgument(argument: "--lengths", expected: "comma-separated integers ≥ 1", given: "'\(text)'")
+      throw LoRAGradError.invalidArgument(argument: option, expected: "comma-separated integers ≥ 1", given: "'\(text)'")
     }
     return values
   }

@@ -1,0 +1,89 @@
+import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+import XCTest
+
+/// The `loragrad-bench` executable end to end on tiny sweeps (the real sweeps belong to the
+/// benchmark runs, not to the tests): help, bad options, and the CSV and SVG files it writes.
+final class BenchCommandLineTests: XCTestCase {
+  private func bench(_ arguments: [String]) throws -> ToolOutcome { try runBuiltExecutable("loragrad-bench", arguments) }
+
+  private func scratch() -> String {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("loragrad-bench-\(UUID().uuidString)").path
+    addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
+    return path
+  }
+
+  /// The rows of a CSV file as arrays of fields (the bench writes no quoted commas in numbers).
+  private func csvRows(_ path: String) throws -> [[String]] {
+    let text = try String(contentsOfFile: path, encoding: .utf8)
+    return text.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+  }
+
+  private func assertChart(_ path: String, file: StaticString = #filePath, line: UInt = #line) throws {
+    let svg = try String(contentsOfFile: path, encoding: .utf8)
+    XCTAssertTrue(svg.hasPrefix("<svg"), path, file: file, line: line)
+    XCTAssertTrue(svg.trimmingCharacters(in: .whitespacesAndNewlines).hasSuffix("</svg>"), path, file: file, line: line)
+    XCTAssertFalse(svg.contains("nan") || svg.contains("inf\""), "non-finite coordinate in \(path)", file: file, line: line)
+    XCTAssertTrue(XMLParser(data: Data(svg.utf8)).parse(), "\(path) is not well-formed XML", file: file, line: line)
+  }
+
+  func testHelpForTheToolAndEverySweep() throws {
+    let tool = try bench(["--help"])
+    XCTAssertEqual(tool.status, 0)
+    for sweep in ["exact", "poly", "scaling", "length", "phase", "calibrate"] {
+      XCTAssertTrue(tool.standardOutput.contains(sweep), sweep)
+      let help = try bench([sweep, "--help"])
+      XCTAssertEqual(help.status, 0, sweep)
+      XCTAssertTrue(help.standardOutput.contains("usage: loragrad-bench \(sweep)"), help.standardOutput)
+    }
+  }
+
+  func testBadOptionsExitTwoWithOneLineNamingTheOption() throws {
+    for (arguments, option) in [
+      (["poly", "--lengths", "0"], "--lengths"), (["scaling", "--max-threads", "0"], "--max-threads"),
+      (["phase", "--head-widths", "x"], "--head-widths"), (["exact", "--backend", "gpu"], "--backend"),
+      (["length", "--threads", "-1"], "--threads"), (["sweep-that-does-not-exist"], "sweep-that-does-not-exist"),
+    ] {
+      let outcome = try bench(arguments)
+      XCTAssertEqual(outcome.status, 2, "\(arguments): \(outcome.standardError)")
+      XCTAssertEqual(outcome.standardError.split(separator: "\n").count, 1, "\(arguments): \(outcome.standardError)")
+      XCTAssertTrue(outcome.standardError.contains(option), "\(arguments): \(outcome.standardError)")
+    }
+  }
+
+  /// poly at L = 256: one CSV row per length, the degree and rank of h = 16 at R = 0.5 (3, 969),
+  /// and the observed error within the certified bound.
+  func testPolynomialSweepWritesItsTable() throws {
+    let output = scratch()
+    let outcome = try bench(["poly", "--lengths", "256", "--exact-up-to", "256", "--out", output])
+    XCTAssertEqual(outcome.status, 0, outcome.standardError)
+    let rows = try csvRows(output + "/poly.csv")
+    XCTAssertEqual(rows.count, 2)
+    let row = Dictionary(uniqueKeysWithValues: zip(rows[0], rows[1]))
+    XCTAssertEqual(row["length"], "256")
+    XCTAssertEqual(row["degree"], "3")
+    XCTAssertEqual(row["rank"], "969")
+    let bound = try XCTUnwrap(row["error_bound"].flatMap(Double.init))
+    let observed = try XCTUnwrap(row["observed_error_p"].flatMap(Double.init))
+    XCTAssertLessThanOrEqual(observed, bound)
+    XCTAssertGreaterThan(try XCTUnwrap(row["exact_seconds"].flatMap(Double.init)), 0)
+  }
+
+  /// phase at L = 256, h = 4: one row per input scale R = 2^{k/2}, k = −4…6, a degree that does
+  /// not fall as R grows, and both charts well-formed.
+  func testPhaseSweepWritesItsTableAndCharts() throws {
+    let output = scratch()
+    let outcome = try bench(["phase", "--lengths", "256", "--head-widths", "4", "--out", output])
+    XCTAssertEqual(outcome.status, 0, outcome.standardError)
+    let rows = try csvRows(output + "/phase.csv")
+    XCTAssertEqual(rows.count, 1 + 11)
+    let degreeColumn = try XCTUnwrap(rows[0].firstIndex(of: "degree"))
+    let degrees = rows.dropFirst().compactMap { Int($0[degreeColumn]) }
+    XCTAssertFalse(degrees.isEmpty)
+    XCTAssertEqual(degrees, degrees.sorted(), "the degree grows with R")
+    try assertChart(output + "/phase-gamma.svg")
+    try assertChart(output + "/phase-speedup.svg")
+  }
+}
