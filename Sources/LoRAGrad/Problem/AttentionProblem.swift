@@ -95,6 +95,11 @@ public struct AttentionProblem: Sendable {
     }
     for (projection, adapter) in adapters {
       let d = x.shape[2], r = adapter.a.shape[0], w = frozenWeights[projection]!.scalars
+      // |W* + s·B·A| ≤ max|W*| + |s|·r·max|B|·max|A| (O(D²)); only when that bound leaves
+      // Float32's range are the entries formed one by one (O(D²·r)) to find the one that does.
+      func largest(_ values: [Float]) -> Double { Double(values.lazy.map(abs).max() ?? 0) }
+      let entryBound = largest(w) + abs(scaleValue) * Double(r) * largest(adapter.b.scalars) * largest(adapter.a.scalars)
+      guard entryBound > Double(Float.greatestFiniteMagnitude) else { continue }
       for o in 0..<d {
         for i in 0..<d {
           var product = 0.0
