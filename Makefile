@@ -1,5 +1,5 @@
 # The two commands of the README. Both install what is missing first (Scripts/setup.sh).
-.PHONY: setup demo test tsan
+.PHONY: setup demo test tsan fuzz
 
 setup:
 	./Scripts/setup.sh
@@ -22,3 +22,8 @@ tsan: setup
 	swift build --build-tests --sanitize=thread --scratch-path .build-tsan
 	TSAN_OPTIONS=halt_on_error=1 swift test --sanitize=thread --scratch-path .build-tsan --skip-build \
 	  --disable-swift-testing --filter '$(TSAN_TESTS)'
+
+# A short, reproducible libFuzzer pass over the .npy and config.json parsers (Docs/Fuzzing.md).
+fuzz:
+	Fuzz/run.sh npy 200000 -seed=1
+	Fuzz/run.sh config 200000 -seed=1
