@@ -10,9 +10,9 @@
 // One body, compiled once per instruction set: the loops over rows are what the compiler
 // vectorises, at the width the target attribute allows.
 #define LGK_DEFINE_FEATURES(SUFFIX, ATTRIBUTE)                                                \
-  ATTRIBUTE static void features_##SUFFIX(int64_t rows, const float *x_t, int64_t ldx,          \
-                                          int64_t count, const int32_t *parent,                 \
-                                          const int32_t *variable, float *out, int64_t ldo) {   \
+  ATTRIBUTE static void lgk_features_##SUFFIX(int64_t rows, const float *x_t, int64_t ldx,      \
+                                              int64_t count, const int32_t *parent,             \
+                                              const int32_t *variable, float *out, int64_t ldo) {\
     for (int64_t r = 0; r < rows; r++) out[r] = 1.0f;                                           \
     for (int64_t m = 1; m < count; m++) {                                                       \
       const float *from = out + (int64_t)parent[m] * ldo;                                       \
@@ -21,8 +21,8 @@
       for (int64_t r = 0; r < rows; r++) to[r] = from[r] * factor[r];                           \
     }                                                                                           \
   }                                                                                             \
-  ATTRIBUTE static void weigh_##SUFFIX(int64_t rows, int64_t count, const float *weight,        \
-                                       float *out, int64_t ldo) {                               \
+  ATTRIBUTE static void lgk_weigh_##SUFFIX(int64_t rows, int64_t count, const float *weight,    \
+                                           float *out, int64_t ldo) {                           \
     for (int64_t m = 0; m < count; m++) {                                                       \
       float *row = out + m * ldo;                                                               \
       for (int64_t r = 0; r < rows; r++) row[r] *= weight[m];                                   \
@@ -42,17 +42,17 @@ void lgk_monomial_features(int64_t rows, const float *x_t, int64_t ldx, int64_t 
 #if LGK_X86
   switch (lgk_isa_active()) {
     case lgk_isa_avx512f:
-      features_avx512(rows, x_t, ldx, count, parent, variable, out, ldo);
-      if (weight) weigh_avx512(rows, count, weight, out, ldo);
+      lgk_features_avx512(rows, x_t, ldx, count, parent, variable, out, ldo);
+      if (weight) lgk_weigh_avx512(rows, count, weight, out, ldo);
       return;
     case lgk_isa_avx2_fma:
-      features_avx2(rows, x_t, ldx, count, parent, variable, out, ldo);
-      if (weight) weigh_avx2(rows, count, weight, out, ldo);
+      lgk_features_avx2(rows, x_t, ldx, count, parent, variable, out, ldo);
+      if (weight) lgk_weigh_avx2(rows, count, weight, out, ldo);
       return;
     default:
       break;
   }
 #endif
-  features_portable(rows, x_t, ldx, count, parent, variable, out, ldo);
-  if (weight) weigh_portable(rows, count, weight, out, ldo);
+  lgk_features_portable(rows, x_t, ldx, count, parent, variable, out, ldo);
+  if (weight) lgk_weigh_portable(rows, count, weight, out, ldo);
 }

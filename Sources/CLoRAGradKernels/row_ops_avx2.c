@@ -33,7 +33,7 @@ LGK_TARGET_AVX2 static inline float hsum256(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 
-LGK_TARGET_AVX2 static float max_avx2(int64_t valid, const float *s) {
+LGK_TARGET_AVX2 static float lgk_max_avx2(int64_t valid, const float *s) {
   __m256 m = _mm256_set1_ps(-INFINITY);
   int64_t j = 0;
   for (; j + 8 <= valid; j += 8) m = _mm256_max_ps(m, _mm256_loadu_ps(s + j));
@@ -45,7 +45,7 @@ LGK_TARGET_AVX2 static float max_avx2(int64_t valid, const float *s) {
   return best;
 }
 
-LGK_TARGET_AVX2 static float exp_shifted_avx2(int64_t n, int64_t valid, float *s, float shift) {
+LGK_TARGET_AVX2 static float lgk_exp_shifted_avx2(int64_t n, int64_t valid, float *s, float shift) {
   __m256 sum = _mm256_setzero_ps();
   __m256 c = _mm256_set1_ps(shift);
   int64_t j = 0;
@@ -69,7 +69,7 @@ LGK_TARGET_AVX2 static float exp_shifted_avx2(int64_t n, int64_t valid, float *s
   return hsum256(sum);
 }
 
-LGK_TARGET_AVX2 static void softmax_backward_avx2(int64_t n, const float *p, float *dp, float delta) {
+LGK_TARGET_AVX2 static void lgk_softmax_backward_avx2(int64_t n, const float *p, float *dp, float delta) {
   __m256 d = _mm256_set1_ps(delta);
   int64_t j = 0;
   for (; j + 8 <= n; j += 8) {
@@ -79,14 +79,14 @@ LGK_TARGET_AVX2 static void softmax_backward_avx2(int64_t n, const float *p, flo
   for (; j < n; j++) dp[j] = p[j] * (dp[j] - delta);
 }
 
-LGK_TARGET_AVX2 static void scale_avx2(int64_t n, float *o, float factor) {
+LGK_TARGET_AVX2 static void lgk_scale_avx2(int64_t n, float *o, float factor) {
   __m256 f = _mm256_set1_ps(factor);
   int64_t j = 0;
   for (; j + 8 <= n; j += 8) _mm256_storeu_ps(o + j, _mm256_mul_ps(_mm256_loadu_ps(o + j), f));
   for (; j < n; j++) o[j] *= factor;
 }
 
-LGK_TARGET_AVX2 static void exp_avx2(int64_t n, const float *x, float *y) {
+LGK_TARGET_AVX2 static void lgk_exp_avx2(int64_t n, const float *x, float *y) {
   int64_t j = 0;
   for (; j + 8 <= n; j += 8) _mm256_storeu_ps(y + j, exp256(_mm256_loadu_ps(x + j)));
   if (j < n) {
@@ -98,6 +98,6 @@ LGK_TARGET_AVX2 static void exp_avx2(int64_t n, const float *x, float *y) {
 }
 
 const lgk_row_ops lgk_row_ops_avx2 = {
-    max_avx2, exp_shifted_avx2, softmax_backward_avx2, scale_avx2, exp_avx2};
+    lgk_max_avx2, lgk_exp_shifted_avx2, lgk_softmax_backward_avx2, lgk_scale_avx2, lgk_exp_avx2};
 
 #endif

@@ -29,7 +29,7 @@ LGK_TARGET_AVX512 static inline __mmask16 tail_mask(int64_t remaining) {
   return remaining >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << remaining) - 1u);
 }
 
-LGK_TARGET_AVX512 static float max_avx512(int64_t valid, const float *s) {
+LGK_TARGET_AVX512 static float lgk_max_avx512(int64_t valid, const float *s) {
   __m512 m = _mm512_set1_ps(-INFINITY);
   for (int64_t j = 0; j < valid; j += 16) {
     __mmask16 k = tail_mask(valid - j);
@@ -38,7 +38,7 @@ LGK_TARGET_AVX512 static float max_avx512(int64_t valid, const float *s) {
   return _mm512_reduce_max_ps(m);
 }
 
-LGK_TARGET_AVX512 static float exp_shifted_avx512(int64_t n, int64_t valid, float *s, float shift) {
+LGK_TARGET_AVX512 static float lgk_exp_shifted_avx512(int64_t n, int64_t valid, float *s, float shift) {
   __m512 sum = _mm512_setzero_ps();
   __m512 c = _mm512_set1_ps(shift);
   for (int64_t j = 0; j < n; j += 16) {
@@ -51,7 +51,7 @@ LGK_TARGET_AVX512 static float exp_shifted_avx512(int64_t n, int64_t valid, floa
   return _mm512_reduce_add_ps(sum);
 }
 
-LGK_TARGET_AVX512 static void softmax_backward_avx512(int64_t n, const float *p, float *dp, float delta) {
+LGK_TARGET_AVX512 static void lgk_softmax_backward_avx512(int64_t n, const float *p, float *dp, float delta) {
   __m512 d = _mm512_set1_ps(delta);
   for (int64_t j = 0; j < n; j += 16) {
     __mmask16 k = tail_mask(n - j);
@@ -60,7 +60,7 @@ LGK_TARGET_AVX512 static void softmax_backward_avx512(int64_t n, const float *p,
   }
 }
 
-LGK_TARGET_AVX512 static void scale_avx512(int64_t n, float *o, float factor) {
+LGK_TARGET_AVX512 static void lgk_scale_avx512(int64_t n, float *o, float factor) {
   __m512 f = _mm512_set1_ps(factor);
   for (int64_t j = 0; j < n; j += 16) {
     __mmask16 k = tail_mask(n - j);
@@ -68,7 +68,7 @@ LGK_TARGET_AVX512 static void scale_avx512(int64_t n, float *o, float factor) {
   }
 }
 
-LGK_TARGET_AVX512 static void exp_avx512(int64_t n, const float *x, float *y) {
+LGK_TARGET_AVX512 static void lgk_exp_avx512(int64_t n, const float *x, float *y) {
   for (int64_t j = 0; j < n; j += 16) {
     __mmask16 k = tail_mask(n - j);
     _mm512_mask_storeu_ps(y + j, k, exp512(_mm512_maskz_loadu_ps(k, x + j)));
@@ -76,6 +76,6 @@ LGK_TARGET_AVX512 static void exp_avx512(int64_t n, const float *x, float *y) {
 }
 
 const lgk_row_ops lgk_row_ops_avx512 = {
-    max_avx512, exp_shifted_avx512, softmax_backward_avx512, scale_avx512, exp_avx512};
+    lgk_max_avx512, lgk_exp_shifted_avx512, lgk_softmax_backward_avx512, lgk_scale_avx512, lgk_exp_avx512};
 
 #endif

@@ -5,13 +5,13 @@
 #include "row_ops.h"
 #include "CLoRAGradKernels.h"
 
-static float max_portable(int64_t valid, const float *s) {
+static float lgk_max_portable(int64_t valid, const float *s) {
   float m = -INFINITY;
   for (int64_t j = 0; j < valid; j++) m = s[j] > m ? s[j] : m;
   return m;
 }
 
-static float exp_shifted_portable(int64_t n, int64_t valid, float *s, float shift) {
+static float lgk_exp_shifted_portable(int64_t n, int64_t valid, float *s, float shift) {
   float sum = 0.0f;
   for (int64_t j = 0; j < n; j++) {
     float p = j < valid ? expf(s[j] - shift) : 0.0f;
@@ -21,20 +21,20 @@ static float exp_shifted_portable(int64_t n, int64_t valid, float *s, float shif
   return sum;
 }
 
-static void softmax_backward_portable(int64_t n, const float *p, float *dp, float delta) {
+static void lgk_softmax_backward_portable(int64_t n, const float *p, float *dp, float delta) {
   for (int64_t j = 0; j < n; j++) dp[j] = p[j] * (dp[j] - delta);
 }
 
-static void scale_portable(int64_t n, float *o, float factor) {
+static void lgk_scale_portable(int64_t n, float *o, float factor) {
   for (int64_t j = 0; j < n; j++) o[j] *= factor;
 }
 
-static void exp_portable(int64_t n, const float *x, float *y) {
+static void lgk_exp_portable(int64_t n, const float *x, float *y) {
   for (int64_t j = 0; j < n; j++) y[j] = expf(x[j]);
 }
 
 const lgk_row_ops lgk_row_ops_portable = {
-    max_portable, exp_shifted_portable, softmax_backward_portable, scale_portable, exp_portable};
+    lgk_max_portable, lgk_exp_shifted_portable, lgk_softmax_backward_portable, lgk_scale_portable, lgk_exp_portable};
 
 const lgk_row_ops *lgk_row_ops_active(void) {
 #if LGK_X86

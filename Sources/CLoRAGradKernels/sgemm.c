@@ -14,9 +14,9 @@
 
 // MARK: - Portable
 
-static void sgemm_portable(int64_t m, int64_t n, int64_t k, float alpha,
-                           const float *a, int64_t rsa, int64_t csa, const float *b, int64_t ldb,
-                           float beta, float *c, int64_t ldc) {
+static void lgk_sgemm_portable(int64_t m, int64_t n, int64_t k, float alpha,
+                               const float *a, int64_t rsa, int64_t csa, const float *b, int64_t ldb,
+                               float beta, float *c, int64_t ldc) {
   for (int64_t i = 0; i < m; i++) {
     float *ci = c + i * ldc;
     float row[256];
@@ -40,7 +40,7 @@ static void sgemm_portable(int64_t m, int64_t n, int64_t k, float alpha,
 // MARK: - AVX-512 (16 floats per vector)
 
 #define LGK_UKR512(MR, NV)                                                                    \
-  LGK_TARGET_AVX512 static void ukr512_##MR##x##NV(                                           \
+  LGK_TARGET_AVX512 static void lgk_ukr512_##MR##x##NV(                                       \
       int64_t k, float alpha, const float *a, int64_t rsa, int64_t csa, const float *b,       \
       int64_t ldb, float beta, float *c, int64_t ldc) {                                       \
     __m512 acc[MR][NV];                                                                       \
@@ -75,39 +75,39 @@ LGK_UKR512(1, 4)
 LGK_UKR512(16, 1)
 LGK_UKR512(1, 1)
 
-LGK_TARGET_AVX512 static void sgemm_avx512(int64_t m, int64_t n, int64_t k, float alpha,
-                                           const float *a, int64_t rsa, int64_t csa,
-                                           const float *b, int64_t ldb, float beta, float *c,
-                                           int64_t ldc) {
+LGK_TARGET_AVX512 static void lgk_sgemm_avx512(int64_t m, int64_t n, int64_t k, float alpha,
+                                               const float *a, int64_t rsa, int64_t csa,
+                                               const float *b, int64_t ldb, float beta, float *c,
+                                               int64_t ldc) {
   int64_t j = 0;
   for (; j + 64 <= n; j += 64) {
     int64_t i = 0;
     for (; i + 4 <= m; i += 4)
-      ukr512_4x4(k, alpha, a + i * rsa, rsa, csa, b + j, ldb, beta, c + i * ldc + j, ldc);
+      lgk_ukr512_4x4(k, alpha, a + i * rsa, rsa, csa, b + j, ldb, beta, c + i * ldc + j, ldc);
     for (; i < m; i++)
-      ukr512_1x4(k, alpha, a + i * rsa, rsa, csa, b + j, ldb, beta, c + i * ldc + j, ldc);
+      lgk_ukr512_1x4(k, alpha, a + i * rsa, rsa, csa, b + j, ldb, beta, c + i * ldc + j, ldc);
   }
   for (; j + 32 <= n; j += 32) {
     int64_t i = 0;
     for (; i + 8 <= m; i += 8)
-      ukr512_8x2(k, alpha, a + i * rsa, rsa, csa, b + j, ldb, beta, c + i * ldc + j, ldc);
+      lgk_ukr512_8x2(k, alpha, a + i * rsa, rsa, csa, b + j, ldb, beta, c + i * ldc + j, ldc);
     for (; i < m; i++)
-      ukr512_1x2(k, alpha, a + i * rsa, rsa, csa, b + j, ldb, beta, c + i * ldc + j, ldc);
+      lgk_ukr512_1x2(k, alpha, a + i * rsa, rsa, csa, b + j, ldb, beta, c + i * ldc + j, ldc);
   }
   for (; j + 16 <= n; j += 16) {
     int64_t i = 0;
     for (; i + 16 <= m; i += 16)
-      ukr512_16x1(k, alpha, a + i * rsa, rsa, csa, b + j, ldb, beta, c + i * ldc + j, ldc);
+      lgk_ukr512_16x1(k, alpha, a + i * rsa, rsa, csa, b + j, ldb, beta, c + i * ldc + j, ldc);
     for (; i < m; i++)
-      ukr512_1x1(k, alpha, a + i * rsa, rsa, csa, b + j, ldb, beta, c + i * ldc + j, ldc);
+      lgk_ukr512_1x1(k, alpha, a + i * rsa, rsa, csa, b + j, ldb, beta, c + i * ldc + j, ldc);
   }
-  if (j < n) sgemm_portable(m, n - j, k, alpha, a, rsa, csa, b + j, ldb, beta, c + j, ldc);
+  if (j < n) lgk_sgemm_portable(m, n - j, k, alpha, a, rsa, csa, b + j, ldb, beta, c + j, ldc);
 }
 
 // MARK: - AVX2 + FMA (8 floats per vector)
 
 #define LGK_UKR256(MR, NV)                                                                    \
-  LGK_TARGET_AVX2 static void ukr256_##MR##x##NV(                                             \
+  LGK_TARGET_AVX2 static void lgk_ukr256_##MR##x##NV(                                         \
       int64_t k, float alpha, const float *a, int64_t rsa, int64_t csa, const float *b,       \
       int64_t ldb, float beta, float *c, int64_t ldc) {                                       \
     __m256 acc[MR][NV];                                                                       \
@@ -138,18 +138,18 @@ LGK_TARGET_AVX512 static void sgemm_avx512(int64_t m, int64_t n, int64_t k, floa
 LGK_UKR256(6, 2)
 LGK_UKR256(1, 2)
 
-LGK_TARGET_AVX2 static void sgemm_avx2(int64_t m, int64_t n, int64_t k, float alpha,
-                                       const float *a, int64_t rsa, int64_t csa, const float *b,
-                                       int64_t ldb, float beta, float *c, int64_t ldc) {
+LGK_TARGET_AVX2 static void lgk_sgemm_avx2(int64_t m, int64_t n, int64_t k, float alpha,
+                                           const float *a, int64_t rsa, int64_t csa, const float *b,
+                                           int64_t ldb, float beta, float *c, int64_t ldc) {
   int64_t j = 0;
   for (; j + 16 <= n; j += 16) {
     int64_t i = 0;
     for (; i + 6 <= m; i += 6)
-      ukr256_6x2(k, alpha, a + i * rsa, rsa, csa, b + j, ldb, beta, c + i * ldc + j, ldc);
+      lgk_ukr256_6x2(k, alpha, a + i * rsa, rsa, csa, b + j, ldb, beta, c + i * ldc + j, ldc);
     for (; i < m; i++)
-      ukr256_1x2(k, alpha, a + i * rsa, rsa, csa, b + j, ldb, beta, c + i * ldc + j, ldc);
+      lgk_ukr256_1x2(k, alpha, a + i * rsa, rsa, csa, b + j, ldb, beta, c + i * ldc + j, ldc);
   }
-  if (j < n) sgemm_portable(m, n - j, k, alpha, a, rsa, csa, b + j, ldb, beta, c + j, ldc);
+  if (j < n) lgk_sgemm_portable(m, n - j, k, alpha, a, rsa, csa, b + j, ldb, beta, c + j, ldc);
 }
 
 #endif
@@ -162,14 +162,14 @@ void lgk_sgemm(int64_t m, int64_t n, int64_t k, float alpha, const float *a, int
 #if LGK_X86
   switch (lgk_isa_active()) {
     case lgk_isa_avx512f:
-      sgemm_avx512(m, n, k, alpha, a, rsa, csa, b, ldb, beta, c, ldc);
+      lgk_sgemm_avx512(m, n, k, alpha, a, rsa, csa, b, ldb, beta, c, ldc);
       return;
     case lgk_isa_avx2_fma:
-      sgemm_avx2(m, n, k, alpha, a, rsa, csa, b, ldb, beta, c, ldc);
+      lgk_sgemm_avx2(m, n, k, alpha, a, rsa, csa, b, ldb, beta, c, ldc);
       return;
     default:
       break;
   }
 #endif
-  sgemm_portable(m, n, k, alpha, a, rsa, csa, b, ldb, beta, c, ldc);
+  lgk_sgemm_portable(m, n, k, alpha, a, rsa, csa, b, ldb, beta, c, ldc);
 }
