@@ -66,6 +66,8 @@ final class CommandLineTests: XCTestCase {
     let refused = try run(["grad", input, "--out", output, "--method", "poly"])
     XCTAssertEqual(refused.status, 2)
     XCTAssertTrue(refused.standardError.contains("R = "), refused.standardError)
+    XCTAssertTrue(refused.standardError.contains("degree above 24"), refused.standardError)
+    XCTAssertTrue(refused.standardError.contains("rank above C(8+24, 24) ≈ 1.05e+07"), refused.standardError)
     XCTAssertFalse(FileManager.default.fileExists(atPath: output), "a refused run must leave no output")
     let auto = try run(["grad", input, "--out", output, "--method", "auto"])
     XCTAssertEqual(auto.status, 0, auto.standardError)

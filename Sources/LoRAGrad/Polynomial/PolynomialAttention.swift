@@ -218,6 +218,11 @@ enum PolynomialAttention {
     return (lambda * Double(features).squareRoot() * u + Double(polynomial.degree + 2) * u) * magnitude / smallest
   }
 
+  /// C(h + g, g) as a Double (no overflow), for messages about ranks far beyond any budget.
+  static func rankEstimate(variables h: Int, degree g: Int) -> Double {
+    (0..<g).reduce(1.0) { $0 * Double(h + $1 + 1) / Double($1 + 1) }
+  }
+
   /// Chooses each block's degree from its norm bound R_b = ρ_q,b ρ_k, the weights c_t R_bᵗ (t!/a!)
   /// of its features, and the chunk count that keeps the low-rank sums within the budget.
   static func makePlan(
@@ -235,7 +240,8 @@ enum PolynomialAttention {
     // The degree the worst block needs decides the rank; check it fits the memory budget.
     guard let worst = catalogue.polynomial(covering: bound) else {
       throw LoRAGradError.toleranceUnreachable(
-        reason: "polynomial method: R = \(String(format: "%.4g", bound)) needs a degree above \(settings.maxDegree) for ε = \(settings.tolerance); use the exact path")
+        reason: "polynomial method: R = \(String(format: "%.4g", bound)) needs a degree above \(settings.maxDegree) for ε = \(settings.tolerance), "
+          + "a rank above C(\(h)+\(settings.maxDegree), \(settings.maxDegree)) ≈ \(String(format: "%.3g", Self.rankEstimate(variables: h, degree: settings.maxDegree))); use the exact path")
     }
     let rank = MonomialBasis.rank(variables: h, degree: worst.degree)
     let bytesPerChunk = Double(layout.pairs) * Double(rank) * Double(sumFloatsPerFeature) * 4
