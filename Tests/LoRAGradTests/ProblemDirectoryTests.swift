@@ -90,6 +90,39 @@ final class ProblemDirectoryTests: XCTestCase {
     XCTAssertEqual(try AttentionProblem(directory: directory).inputs.scalars, values.map { Float($0) })
   }
 
+  /// A whole problem directory in float64 ('<f8', as `numpy.save` writes a float64 array), with
+  /// values that Float32 cannot hold exactly: it loads (rounded to Float32) and the exact path
+  /// agrees with the Float64 reference on it, for partial (q, v) and full adaptation, H = 2, N = 2.
+  func testFloat64ProblemDirectoryGivesTheReferenceGradients() throws {
+    for adapted in [[Projection.query, .value], Projection.allCases] {
+      let source = try AttentionProblem.synthetic(
+        sequences: 2, length: 37, width: 16, heads: 2, rank: 3, adapted: Set(adapted), alpha: 5, normBound: 1, seed: 21)
+      let directory = ioScratchPath(self, "float64")
+      try source.write(directory: directory)
+      var tensors: [(String, Tensor)] = [("x", source.inputs), ("y", source.targets)]
+      for projection in Projection.allCases {
+        tensors.append(("w_\(projection.rawValue)", source.frozenWeights[projection]!))
+        if let adapter = source.adapters[projection] {
+          tensors.append(("lora_a_\(projection.rawValue)", adapter.a))
+          tensors.append(("lora_b_\(projection.rawValue)", adapter.b))
+        }
+      }
+      for (name, tensor) in tensors {
+        let shape = "(" + tensor.shape.map(String.init).joined(separator: ", ") + ")"
+        let header = "{'descr': '<f8', 'fortran_order': False, 'shape': \(shape), }\n"
+        // Each value nudged by a third of its Float32 ulp: a float64 that rounds back to it.
+        let values = tensor.scalars.map { Double($0) + Double($0.ulp) / 3 }
+        writeIOFixture(npyFixture(header: header, data: float64Bytes(values)), to: "\(directory)/\(name).npy")
+      }
+      let loaded = try AttentionProblem(directory: directory)
+      XCTAssertEqual(loaded.inputs.scalars, source.inputs.scalars)
+      XCTAssertEqual(loaded.adaptedProjections, adapted)
+      let reference = try loaded.gradients(method: .reference, parallelism: .serial)
+      let exact = try loaded.gradients(method: .exact, parallelism: .dispatch(threads: 2))
+      assertClose(exact, reference, tolerance: FlashAttention.roundingTolerance(loaded), "float64 files, \(adapted)")
+    }
+  }
+
   func testRewritingWithFewerAdaptersRemovesStaleAdapterFiles() throws {
     let directory = try writtenProblem(adapted: Projection.allCases)
     try makeProblem(adapted: [.key]).write(directory: directory)
