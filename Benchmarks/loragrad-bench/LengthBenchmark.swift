@@ -44,7 +44,7 @@ enum LengthBenchmark {
       }
       polyPoints.append((Double(length), poly))
       let report = regime?.polynomial
-      print(String(format: "%7d %9@ %9.4f %4d %5d", length, (exact.map { String(format: "%.4f", $0) } ?? "—") as NSString, poly,
+      print(String(format: "%7d %@ %9.4f %4d %5d", length, cell(exact.map { String(format: "%.4f", $0) } ?? "—", 9), poly,
                    report?.degree ?? -1, report?.rank ?? -1))
       table.append([String(length), exact.map { String($0) } ?? "", String(poly), String(report?.degree ?? -1), String(report?.rank ?? -1)])
       length *= 2

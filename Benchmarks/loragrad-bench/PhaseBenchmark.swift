@@ -66,11 +66,11 @@ enum PhaseBenchmark {
           if wins { best = max(best ?? 0, regime.gamma) }
           if let speedup { speedups.append((bound, speedup)) }
           let report = regime.polynomial
-          print(String(format: "%4d %7d %7.3f %6.3f %4@ %7@ %9.3f %9@ %9@ %9@", h, length, bound, regime.gamma,
-                       (report.map { String($0.degree) } ?? "—") as NSString, (report.map { String($0.rank) } ?? "—") as NSString,
-                       exactSeconds!, (polySeconds.map { String(format: "%.3f%@", $0, measured ? "" : "*") } ?? "—") as NSString,
-                       (speedup.map { String(format: "%.2f×", $0) } ?? "—") as NSString,
-                       (observed.map { String(format: "%.1e", $0) } ?? "—") as NSString))
+          print(String(format: "%4d %7d %7.3f %6.3f %@ %@ %9.3f %@ %@ %@", h, length, bound, regime.gamma,
+                       cell(report.map { String($0.degree) } ?? "—", 4), cell(report.map { String($0.rank) } ?? "—", 7),
+                       exactSeconds!, cell(polySeconds.map { String(format: "%.3f%@", $0, measured ? "" : "*") } ?? "—", 9),
+                       cell(speedup.map { String(format: "%.2f×", $0) } ?? "—", 9),
+                       cell(observed.map { String(format: "%.1e", $0) } ?? "—", 9)))
           table.append([String(h), String(length), String(bound), String(regime.gamma), report.map { String($0.degree) } ?? "",
                         report.map { String($0.rank) } ?? "", String(regime.predictedExactSeconds),
                         regime.predictedPolynomialSeconds.map { String($0) } ?? "", String(exactSeconds!),

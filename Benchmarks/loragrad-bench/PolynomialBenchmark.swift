@@ -68,10 +68,10 @@ enum PolynomialBenchmark {
       let doubling = previous.map { polySeconds / $0.seconds * Double($0.length * 2) / Double(length) * 1 }
       let rss = Double(peakResidentBytes()) / 1e6
       let speedup = exactSeconds.map { $0 / polySeconds }
-      print(String(format: "%8d %8.3f %9@ %8@ %10@ %4d %5d %8.2e %10.2e %8.0f",
-                   length, polySeconds, (exactSeconds.map { String(format: "%.3f", $0) } ?? "—") as NSString,
-                   (speedup.map { String(format: "%.2f×", $0) } ?? "—") as NSString,
-                   (doubling.map { String(format: "%.2f", $0) } ?? "—") as NSString,
+      print(String(format: "%8d %8.3f %@ %@ %@ %4d %5d %8.2e %10.2e %8.0f",
+                   length, polySeconds, cell(exactSeconds.map { String(format: "%.3f", $0) } ?? "—", 9),
+                   cell(speedup.map { String(format: "%.2f×", $0) } ?? "—", 8),
+                   cell(doubling.map { String(format: "%.2f", $0) } ?? "—", 10),
                    report?.degree ?? -1, report?.rank ?? -1, report?.errorBound ?? .nan,
                    last?.check?.probabilityError ?? .nan, rss))
       table.append([String(length), String(width), String(heads), String(bound), String(tolerance), String(parallelism.threads),

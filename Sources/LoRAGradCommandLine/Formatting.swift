@@ -16,3 +16,9 @@ public func peakResidentBytes() -> Int {
   getrusage(RUSAGE_SELF.rawValue, &usage)
   return usage.ru_maxrss * 1024
 }
+
+/// `text` right-aligned in a column of `width` characters, for `String(format:)`'s `%@` (whose
+/// field width Foundation on Linux ignores).
+public func cell(_ text: String, _ width: Int) -> NSString {
+  (String(repeating: " ", count: max(0, width - text.count)) + text) as NSString
+}
