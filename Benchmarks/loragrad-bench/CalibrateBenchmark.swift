@@ -5,24 +5,30 @@ import LoRAGradCommandLine
 /// `loragrad-bench calibrate`: the kernel rates behind the cost model, measured on one thread.
 enum CalibrateBenchmark {
   static let help = """
-    usage: loragrad-bench calibrate [--write] [--quick]
+    usage: loragrad-bench calibrate [--write] [--quick] [--out DIR]
 
     Measures, on one thread, the exact path's rate (flops counted as 14·N·H·L²·h_padded, at
     L = 2048, D = 64, H ∈ {1, 4}) and the polynomial path's rate (its GEMM and feature flops, at
     L = 16384, h = 16, R = 0.5) plus its fixed overhead (at L = 512), and prints them with the
     nominal model. --write saves them to \(CostModel.calibrationPath) (or $LORAGRAD_CALIBRATION),
-    which `loragrad` then uses to choose between the paths.
+    which `loragrad` then uses to choose between the paths. --out DIR also writes
+    DIR/calibrate.csv (one row per model: nominal and measured).
     """
 
   static func run(_ arguments: inout Arguments) throws {
     let write = arguments.flag("--write")
     let quick = arguments.flag("--quick")
+    let output = try arguments.option("--out")
     try arguments.finish()
     let model = try measure(quick: quick)
     print("cost model          exact flop/s/thread   poly flop/s/thread   poly overhead s")
+    var table = CSVTable(columns: ["model", "exact_flops_per_second_per_thread", "poly_flops_per_second_per_thread", "poly_overhead_seconds"])
     for (name, m) in [("nominal", CostModel.nominal), ("measured", model)] {
-      print(String(format: "%-18@ %20.3e %20.3e %16.4f", name as NSString, m.exactFlopRate, m.polynomialFlopRate, m.polynomialOverhead))
+      print(String(format: "%@ %20.3e %20.3e %16.4f", name.padding(toLength: 18, withPad: " ", startingAt: 0) as NSString,
+                   m.exactFlopRate, m.polynomialFlopRate, m.polynomialOverhead))
+      table.append([name, String(m.exactFlopRate), String(m.polynomialFlopRate), String(m.polynomialOverhead)])
     }
+    try Measurement.write(table: table, name: "calibrate.csv", charts: [], to: output)
     if write {
       let path = CostModel.calibrationPath
       let url = URL(fileURLWithPath: path)
