@@ -17,7 +17,7 @@ test: setup
 
 # A short ThreadSanitizer pass over the Dispatch backend's exact and polynomial tiles
 # (Docs/Sanitizers.md); its own scratch path, so the normal .build is left alone.
-TSAN_TESTS = ExactPathTests|PolynomialPathTests|RegimeTests.test(Bound|Float32|Verdict|Predicted|Unreachable|Tolerance)|NumericalExtremesTests.test(Logits|Rank|Head|Alpha|Zero|OneAndTwo|Polynomial)
+TSAN_TESTS = ExactPathTests|DeterminismTests.testConcurrent|PolynomialPathTests|RegimeTests.test(Bound|Float32|Verdict|Predicted|Unreachable|Tolerance)|NumericalExtremesTests.test(Logits|Rank|Head|Alpha|Zero|OneAndTwo|Polynomial)
 tsan: setup
 	swift build --build-tests --sanitize=thread --scratch-path .build-tsan
 	TSAN_OPTIONS=halt_on_error=1 swift test --sanitize=thread --scratch-path .build-tsan --skip-build \

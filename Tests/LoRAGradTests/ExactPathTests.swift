@@ -1,3 +1,4 @@
+import Foundation
 import LoRAGrad
 import LoRAGradOpenMP
 import XCTest
@@ -65,5 +66,38 @@ final class DeterminismTests: XCTestCase {
       XCTAssertEqual(result.loss.bitPattern, baseline.loss.bitPattern, "\(parallelism)")
       XCTAssertEqual(result.adapters, baseline.adapters, "\(parallelism)")
     }
+  }
+
+  /// Embedded use: four callers on their own threads, each running both paths with its own
+  /// Dispatch workers at the same time, get the bits of a lone serial call (no shared mutable
+  /// state between calls).
+  func testConcurrentCallersGetTheBitsOfALoneCall() throws {
+    let problem = try AttentionProblem.synthetic(sequences: 2, length: 150, width: 16, heads: 1, rank: 4, normBound: 0.5, seed: 22)
+    let methods: [GradientMethod] = [.exact, .polynomial(tolerance: 1e-3)]
+    let baselines = try methods.map { try problem.gradients(method: $0, parallelism: .serial) }
+    let results = LockedSlots<Gradients>()
+    DispatchQueue.concurrentPerform(iterations: 4) { caller in
+      for (m, method) in methods.enumerated() {
+        results[caller * methods.count + m] = try? problem.gradients(method: method, parallelism: .dispatch(threads: 2))
+      }
+    }
+    for caller in 0..<4 {
+      for (m, baseline) in baselines.enumerated() {
+        let result = try XCTUnwrap(results[caller * methods.count + m], "caller \(caller), \(methods[m].name)")
+        XCTAssertEqual(result.loss.bitPattern, baseline.loss.bitPattern, "caller \(caller), \(methods[m].name)")
+        XCTAssertEqual(result.adapters, baseline.adapters, "caller \(caller), \(methods[m].name)")
+      }
+    }
+  }
+}
+
+/// Results written by concurrent callers, one slot each, behind a lock.
+private final class LockedSlots<Value>: @unchecked Sendable {
+  private let lock = NSLock()
+  private var values: [Int: Value] = [:]
+
+  subscript(slot: Int) -> Value? {
+    get { lock.withLock { values[slot] } }
+    set { lock.withLock { values[slot] = newValue } }
   }
 }
