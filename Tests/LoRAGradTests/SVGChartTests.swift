@@ -97,6 +97,18 @@ final class SVGChartTests: XCTestCase {
     XCTAssertTrue(none.contains("no data"))
   }
 
+  /// Each case charted on `scale` (both axes): well-formed, every point drawn, at most 12 y ticks.
+  private func assertEveryPointDrawnWithFewTicks(
+    _ cases: [[(x: Double, y: Double)]], scale: SVGChart.Scale, file: StaticString = #filePath, line: UInt = #line
+  ) {
+    for points in cases {
+      let svg = chart(points, scale, scale)
+      assertWellFormed(svg, file: file, line: line)
+      XCTAssertEqual(count("<circle", in: svg), points.count, "\(points)", file: file, line: line)
+      XCTAssertLessThanOrEqual(yTickCount(svg), 12, "y ticks for \(points)", file: file, line: line)
+    }
+  }
+
   func testLinearAxesAtTheEndsOfTheDoubleRange() {
     let big = Double.greatestFiniteMagnitude, tiny = Double.leastNonzeroMagnitude
     let cases: [[(x: Double, y: Double)]] = [
@@ -105,12 +117,7 @@ final class SVGChartTests: XCTestCase {
       [(1e-300, 1e300), (2e-300, -1e300)], [(1e300, 1e300), (1e300.nextUp, 1e300.nextUp)],
       [(1e16, 1e16), (1e16 + 2, 1e16 + 2)],
     ]
-    for points in cases {
-      let svg = chart(points, .linear, .linear)
-      assertWellFormed(svg)
-      XCTAssertEqual(count("<circle", in: svg), points.count, "\(points)")
-      XCTAssertLessThanOrEqual(yTickCount(svg), 12, "y ticks for \(points)")
-    }
+    assertEveryPointDrawnWithFewTicks(cases, scale: .linear)
   }
 
   func testLogAxesAtTheEndsOfTheDoubleRange() {
@@ -120,12 +127,7 @@ final class SVGChartTests: XCTestCase {
       [(2 * tiny, 2 * tiny), (4 * tiny, 4 * tiny)], [(1e308, 1e308), (1.5e308, 1.5e308)],
       [(pow(2, 1023), pow(2, 1023))], [(1, 1), (pow(2, 1023), pow(2, 1023))], [(1e300, 1e300)],
     ]
-    for points in cases {
-      let svg = chart(points, .logarithmic, .logarithmic)
-      assertWellFormed(svg)
-      XCTAssertEqual(count("<circle", in: svg), points.count, "\(points)")
-      XCTAssertLessThanOrEqual(yTickCount(svg), 12, "y ticks for \(points)")
-    }
+    assertEveryPointDrawnWithFewTicks(cases, scale: .logarithmic)
   }
 
   func testSixHundredDecadesGiveFewTicks() {
