@@ -191,4 +191,15 @@ final class RobustnessTests: XCTestCase {
     assertIOError(try Gradients(directory: directory), mentions: [directory + "/loss.npy", "single value"], matches: isInvalidFile)
     assertIOError(try Gradients(directory: directory + "/absent"), mentions: [directory + "/absent"], matches: isFileSystem)
   }
+
+  /// The reference materialises L×L matrices: beyond its maximum length it refuses by name
+  /// instead of allocating gigabytes.
+  func testReferenceRefusesSequencesBeyondItsMaximumLength() throws {
+    let problem = try AttentionProblem.synthetic(length: ReferenceAttention.maximumLength + 1, width: 1, rank: 1, seed: 1)
+    XCTAssertThrowsError(try problem.gradients(method: .reference, parallelism: .serial)) { error in
+      guard case .invalidArgument(let argument, _, let given)? = error as? LoRAGradError else { return XCTFail("\(error)") }
+      XCTAssertEqual(argument, "method")
+      XCTAssertTrue(given.contains("16385"), given)
+    }
+  }
 }

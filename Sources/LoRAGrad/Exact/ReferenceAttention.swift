@@ -4,6 +4,10 @@ import Foundation
 /// L×L), used by the tests as the oracle for the fast paths and checked itself against central
 /// finite differences.
 public enum ReferenceAttention {
+  /// The longest sequence the reference accepts: it holds P and dS as L×L Float64 matrices,
+  /// 2·L²·8 bytes (4.3 GB at L = 16384).
+  public static let maximumLength = 16384
+
   /// The loss and adapter gradients of a problem, in Float64, rounded to Float32 tensors.
   public static func gradients(_ problem: AttentionProblem) -> Gradients {
     let parameters = AdapterParameters(problem)

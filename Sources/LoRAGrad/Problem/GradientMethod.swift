@@ -101,6 +101,12 @@ extension AttentionProblem {
     }
     switch method {
     case .reference:
+      guard sequenceLength <= ReferenceAttention.maximumLength else {
+        throw LoRAGradError.invalidArgument(
+          argument: "method",
+          expected: "the reference only for L ≤ \(ReferenceAttention.maximumLength) (it materialises L×L Float64 matrices); use exact",
+          given: "reference at L = \(sequenceLength)")
+      }
       var result = ReferenceAttention.gradients(self)
       result.path = "reference"
       return result
