@@ -41,7 +41,7 @@ public enum AtomicWrite {
       }
       for (temporary, final) in temporaries {
         guard rename(temporary, final) == 0 else {
-          throw LoRAGradError.fileSystem(path: final, reason: "cannot move the file into place: \(lastError())")
+          throw LoRAGradError.fileSystem(path: final, reason: "cannot move the file into place: \(FileAccess.lastError())")
         }
         renamed.append(final)
       }
@@ -54,7 +54,7 @@ public enum AtomicWrite {
       let path = FileAccess.join(directory, name)
       let (exists, isDirectory) = FileAccess.kind(of: path)
       if exists && !isDirectory && unlink(path) != 0 {
-        throw LoRAGradError.fileSystem(path: path, reason: "cannot remove the stale file: \(lastError())")
+        throw LoRAGradError.fileSystem(path: path, reason: "cannot remove the stale file: \(FileAccess.lastError())")
       }
     }
   }
@@ -74,13 +74,13 @@ public enum AtomicWrite {
         prefix += component
         if mkdir(prefix, 0o777) != 0 && errno != EEXIST {
           let at = prefix == directory || prefix + "/" == directory ? "" : " (at \(prefix))"
-          throw LoRAGradError.fileSystem(path: directory, reason: "cannot create the directory\(at): \(lastError())")
+          throw LoRAGradError.fileSystem(path: directory, reason: "cannot create the directory\(at): \(FileAccess.lastError())")
         }
         prefix += "/"
       }
     }
     guard access(directory, W_OK | X_OK) == 0 else {
-      throw LoRAGradError.fileSystem(path: directory, reason: "the directory is not writable: \(lastError())")
+      throw LoRAGradError.fileSystem(path: directory, reason: "the directory is not writable: \(FileAccess.lastError())")
     }
   }
 
@@ -89,7 +89,7 @@ public enum AtomicWrite {
   private static func writeWhole(_ bytes: [UInt8], to path: String, reportedAs name: String) throws {
     let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
     guard descriptor >= 0 else {
-      throw LoRAGradError.fileSystem(path: name, reason: "cannot create a temporary file: \(lastError())")
+      throw LoRAGradError.fileSystem(path: name, reason: "cannot create a temporary file: \(FileAccess.lastError())")
     }
     var failure: String?
     bytes.withUnsafeBytes { buffer in
@@ -98,13 +98,13 @@ public enum AtomicWrite {
         let written = systemWrite(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
         if written < 0 {
           if errno == EINTR { continue }
-          failure = lastError()
+          failure = FileAccess.lastError()
           return
         }
         offset += written
       }
     }
-    if close(descriptor) != 0, failure == nil { failure = lastError() }
+    if close(descriptor) != 0, failure == nil { failure = FileAccess.lastError() }
     if let failure {
       unlink(path)
       throw LoRAGradError.fileSystem(path: name, reason: "cannot write the file: \(failure)")
@@ -112,5 +112,4 @@ public enum AtomicWrite {
   }
 
   /// The message of the current `errno`.
-  private static func lastError() -> String { String(cString: strerror(errno)) }
 }

@@ -2,6 +2,9 @@ import Foundation
 
 /// Small file-system helpers shared by the readers and writers.
 enum FileAccess {
+  /// The reason of the last failed system call, in the C library's words ("No such file or directory").
+  static func lastError() -> String { String(cString: strerror(errno)) }
+
   /// `directory` and `name` joined with exactly one "/".
   static func join(_ directory: String, _ name: String) -> String {
     directory.hasSuffix("/") ? directory + name : directory + "/" + name
@@ -26,7 +29,7 @@ enum FileAccess {
     // (swift-foundation 6.3, found by AddressSanitizer) and reports errors in generic words.
     let descriptor = open(path, O_RDONLY | O_CLOEXEC)
     guard descriptor >= 0 else {
-      throw LoRAGradError.fileSystem(path: path, reason: "cannot read the file: \(String(cString: strerror(errno)))")
+      throw LoRAGradError.fileSystem(path: path, reason: "cannot read the file: \(lastError())")
     }
     defer { close(descriptor) }
     var status = stat()
@@ -38,7 +41,7 @@ enum FileAccess {
       if count == 0 { return bytes }
       guard count > 0 else {
         if errno == EINTR { continue }
-        throw LoRAGradError.fileSystem(path: path, reason: "cannot read the file: \(String(cString: strerror(errno)))")
+        throw LoRAGradError.fileSystem(path: path, reason: "cannot read the file: \(lastError())")
       }
       bytes.append(contentsOf: chunk[0..<count])
     }

@@ -94,23 +94,17 @@ public struct AttentionProblem: Sendable {
       if let index = tensor.firstNonFiniteIndex { throw LoRAGradError.nonFinite(name: name, index: index) }
     }
     for (projection, adapter) in adapters {
-      let d = x.shape[2], r = adapter.a.shape[0], w = frozenWeights[projection]!.scalars
+      let d = x.shape[2], r = adapter.a.shape[0], frozen = frozenWeights[projection]!
       // |W* + s·B·A| ≤ max|W*| + |s|·r·max|B|·max|A| (O(D²)); only when that bound leaves
       // Float32's range are the entries formed one by one (O(D²·r)) to find the one that does.
       func largest(_ values: [Float]) -> Double { Double(values.lazy.map(abs).max() ?? 0) }
-      let entryBound = largest(w) + abs(scaleValue) * Double(r) * largest(adapter.b.scalars) * largest(adapter.a.scalars)
+      let entryBound = largest(frozen.scalars) + abs(scaleValue) * Double(r) * largest(adapter.b.scalars) * largest(adapter.a.scalars)
       guard entryBound > Double(Float.greatestFiniteMagnitude) else { continue }
-      for o in 0..<d {
-        for i in 0..<d {
-          var product = 0.0
-          for t in 0..<r { product += Double(adapter.b.scalars[o * r + t]) * Double(adapter.a.scalars[t * d + i]) }
-          let entry = Double(w[o * d + i]) + scaleValue * product
-          guard Float(entry).isFinite else {
-            throw LoRAGradError.outOfRange(
-              quantity: "w_\(projection.rawValue) + (alpha/r)·lora_b_\(projection.rawValue)·lora_a_\(projection.rawValue)",
-              reason: "expected the effective weight within Float32's range (|w| ≤ 3.4e38), found \(entry) at [\(o), \(i)]")
-          }
-        }
+      let effective = Self.effectiveWeight(frozen: frozen, adapter: adapter, scale: scaleValue)
+      if let index = effective.firstIndex(where: { !Float($0).isFinite }) {
+        throw LoRAGradError.outOfRange(
+          quantity: "w_\(projection.rawValue) + (alpha/r)·lora_b_\(projection.rawValue)·lora_a_\(projection.rawValue)",
+          reason: "expected the effective weight within Float32's range (|w| ≤ 3.4e38), found \(effective[index]) at [\(index / d), \(index % d)]")
       }
     }
     self.inputs = x
@@ -139,11 +133,14 @@ public struct AttentionProblem: Sendable {
 
   /// The effective weight W_μ = W*_μ + s B_μ A_μ, [D, D], accumulated in Float64.
   public func effectiveWeight(_ projection: Projection) -> [Double] {
-    let d = modelWidth
-    var w = frozenWeights[projection]!.scalars.map(Double.init)
-    guard let adapter = adapters[projection] else { return w }
-    let r = rank
-    let s = loraScale
+    Self.effectiveWeight(frozen: frozenWeights[projection]!, adapter: adapters[projection], scale: loraScale)
+  }
+
+  /// W* + s·B·A ([D, D], [out, in]) in Float64; W* alone without an adapter.
+  private static func effectiveWeight(frozen: Tensor, adapter: LoRAAdapter?, scale s: Double) -> [Double] {
+    var w = frozen.scalars.map(Double.init)
+    guard let adapter else { return w }
+    let d = frozen.shape[0], r = adapter.a.shape[0]
     for o in 0..<d {
       for i in 0..<d {
         var sum = 0.0

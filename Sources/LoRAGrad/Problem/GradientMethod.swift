@@ -163,11 +163,12 @@ extension AttentionProblem {
     _ analysis: PolynomialAttention.Analysis, settings: PolynomialSettings, threads: Int, costModel: CostModel
   ) -> Regime {
     let exactSeconds = costModel.exactSeconds(self, threads: threads)
+    let exactFlops = CostModel.exactFlops(self)
     switch analysis.plan {
     case let .failure(error):
       return Regime(
         verdict: "exact", reason: "\(error)", bound: analysis.bound, gamma: analysis.gamma, polynomial: nil,
-        predictedExactFlops: CostModel.exactFlops(self), predictedExactSeconds: exactSeconds, predictedPolynomialSeconds: nil, crossoverLength: nil, costModel: costModel.source)
+        predictedExactFlops: exactFlops, predictedExactSeconds: exactSeconds, predictedPolynomialSeconds: nil, crossoverLength: nil, costModel: costModel.source)
     case let .success(plan):
       let report = plan.report
       let polySeconds = costModel.polynomialSeconds(self, rank: report.rank, threads: threads)
@@ -177,7 +178,7 @@ extension AttentionProblem {
         : "R = \(String(format: "%.4g", report.bound)) needs degree \(report.degree), rank \(report.rank): the exact path is predicted faster at L = \(sequenceLength)"
       return Regime(
         verdict: faster ? "poly" : "exact", reason: reason, bound: analysis.bound, gamma: analysis.gamma, polynomial: report,
-        predictedExactFlops: CostModel.exactFlops(self), predictedExactSeconds: exactSeconds, predictedPolynomialSeconds: polySeconds,
+        predictedExactFlops: exactFlops, predictedExactSeconds: exactSeconds, predictedPolynomialSeconds: polySeconds,
         crossoverLength: costModel.crossoverLength(headWidth: headWidth, rank: report.rank), costModel: costModel.source)
     }
   }
