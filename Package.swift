@@ -9,7 +9,10 @@ let package = Package(
   name: "LoRAGrad",
   products: [
     // MARK: - Public API
+    // The layer, both paths, the regime detector. No unsafe flags: usable as a versioned dependency.
     .library(name: "LoRAGrad", targets: ["LoRAGrad"]),
+    // Problem directories, .npy, JSON and atomic output files.
+    .library(name: "LoRAGradIO", targets: ["LoRAGradIO"]),
     // The OpenMP backend: an add-on product, because it needs -fopenmp (an unsafe flag), and
     // SwiftPM refuses versioned dependencies on products whose targets carry unsafe flags.
     .library(name: "LoRAGradOpenMP", targets: ["LoRAGradOpenMP"]),
@@ -18,18 +21,16 @@ let package = Package(
   ],
   targets: [
     // MARK: - Public API
-    .target(
-      name: "LoRAGrad",
-      dependencies: ["CLoRAGradKernels"]),
-    .target(
-      name: "LoRAGradOpenMP",
-      dependencies: ["LoRAGrad", "CLoRAGradOpenMP"]),
+    .target(name: "LoRAGrad", dependencies: ["CLoRAGradKernels"]),
+    .target(name: "LoRAGradIO", dependencies: ["LoRAGrad"]),
+    .target(name: "LoRAGradOpenMP", dependencies: ["LoRAGrad", "CLoRAGradOpenMP"]),
 
     // MARK: - Implementation details
-    // Hot kernels: plain C, vectorised through function target attributes with runtime CPU
-    // dispatch. No unsafe flags, so the LoRAGrad product stays usable as a versioned dependency.
+    // Hot kernels: plain C, vectorised through function target attributes; the instruction set
+    // travels with each call. No unsafe flags, so the LoRAGrad product stays usable as a
+    // versioned dependency.
     .target(name: "CLoRAGradKernels"),
-    // The OpenMP parallel loops over the same tile functions.
+    // The OpenMP parallel loop over the same phases.
     .target(
       name: "CLoRAGradOpenMP",
       dependencies: ["CLoRAGradKernels"],
@@ -37,21 +38,17 @@ let package = Package(
       linkerSettings: [.unsafeFlags(["-Xlinker", "-l:libomp.so.5"])]),
 
     // MARK: - Executables
-    // Argument parsing and reporting shared by the two tools (not a product).
-    .target(
-      name: "LoRAGradCommandLine",
-      dependencies: ["LoRAGrad", "LoRAGradOpenMP"]),
-    .executableTarget(
-      name: "loragrad",
-      dependencies: ["LoRAGrad", "LoRAGradCommandLine"]),
+    // Argument parsing, reporting and the demo problems shared by the two tools (not a product).
+    .target(name: "LoRAGradCommandLine", dependencies: ["LoRAGrad", "LoRAGradIO", "LoRAGradOpenMP"]),
+    .executableTarget(name: "loragrad", dependencies: ["LoRAGrad", "LoRAGradIO", "LoRAGradCommandLine"]),
     .executableTarget(
       name: "loragrad-bench",
-      dependencies: ["LoRAGrad", "LoRAGradCommandLine"],
+      dependencies: ["LoRAGrad", "LoRAGradIO", "LoRAGradCommandLine"],
       path: "Benchmarks/loragrad-bench"),
 
     // MARK: - Unit test bundles
     .testTarget(
       name: "LoRAGradTests",
-      dependencies: ["LoRAGrad", "LoRAGradOpenMP", "LoRAGradCommandLine"]),
+      dependencies: ["LoRAGrad", "LoRAGradIO", "LoRAGradOpenMP", "LoRAGradCommandLine"]),
   ]
 )

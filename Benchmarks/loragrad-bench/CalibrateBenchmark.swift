@@ -1,18 +1,19 @@
 import Foundation
 import LoRAGrad
 import LoRAGradCommandLine
+import LoRAGradIO
 
 /// `loragrad-bench calibrate`: the kernel rates behind the cost model, measured on one thread.
 enum CalibrateBenchmark {
   static let help = """
     usage: loragrad-bench calibrate [--write] [--quick] [--out DIR]
 
-    Measures, on one thread, the exact path's rate (flops counted as 14·N·H·L²·h_padded, at
-    L = 2048, D = 64, H ∈ {1, 4}) and the polynomial path's rate (its GEMM and feature flops, at
+    Measures, on one thread, the exact path's rate (flops counted as CostModel.exactFlops,
+    12·N·L²·D, at L = 2048, D = 64, H ∈ {1, 4}) and the polynomial path's rate (its GEMM flops, at
     L = 16384, h = 16, R = 0.5) plus its fixed overhead (at L = 512), and prints them with the
-    nominal model. --write saves them to \(CostModel.calibrationPath) (or $LORAGRAD_CALIBRATION),
-    which `loragrad` then uses to choose between the paths. --out DIR also writes
-    DIR/calibrate.csv (one row per model: nominal and measured).
+    nominal model. --write saves them to \(CalibrationFile.defaultPath) (or $LORAGRAD_CALIBRATION),
+    which the command-line tools then use to choose between the paths (the library's own default
+    stays the nominal model). --out DIR also writes DIR/calibrate.csv.
     """
 
   static func run(_ arguments: inout Arguments) throws {
@@ -30,35 +31,30 @@ enum CalibrateBenchmark {
     }
     try Measurement.write(table: table, name: "calibrate.csv", charts: [], to: output)
     if write {
-      let path = CostModel.calibrationPath
-      let url = URL(fileURLWithPath: path)
       var saved = model
-      saved.source = "\(path) (\(ISO8601DateFormatter().string(from: Date())))"
-      let encoder = JSONEncoder()
-      encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-      let data = try encoder.encode(saved)
-      try AtomicWrite.write([(name: url.lastPathComponent, bytes: Array(data))], into: url.deletingLastPathComponent().path)
-      print("wrote \(path)")
+      saved.source = "\(CalibrationFile.defaultPath) (\(ISO8601DateFormatter().string(from: Date())))"
+      try CalibrationFile.write(saved, path: CalibrationFile.defaultPath)
+      print("wrote \(CalibrationFile.defaultPath)")
     }
   }
 
   /// Measures the three numbers of the cost model on one thread.
   static func measure(quick: Bool) throws -> CostModel {
-    let serial = Parallelism.dispatch(threads: 1)
+    let serial = ExecutionOptions.dispatch(threads: 1)
     var exactRates: [Double] = []
     for heads in [1, 4] {
-      let problem = try AttentionProblem.synthetic(length: quick ? 1024 : 2048, width: 64, heads: heads, rank: 8, seed: 1)
-      let seconds = try Measurement.medianSeconds(runs: 3, warmUp: 1) { _ = try problem.gradients(method: .exact, parallelism: serial) }
-      exactRates.append(CostModel.exactFlops(problem) / seconds)
+      let problem = try DemoProblems.exact(length: quick ? 1024 : 2048, heads: heads)
+      let seconds = try Measurement.medianSeconds(runs: 3, warmUp: 1) { _ = try problem.gradients(method: .exact, options: serial) }
+      exactRates.append(CostModel.exactFlops(problem.shape) / seconds)
     }
-    let method = GradientMethod.polynomial(tolerance: 1e-3)
-    let long = try AttentionProblem.synthetic(length: quick ? 4096 : 16384, width: 16, heads: 1, rank: 8, normBound: 0.5, seed: 1)
-    let short = try AttentionProblem.synthetic(length: 512, width: 16, heads: 1, rank: 8, normBound: 0.5, seed: 1)
-    let rank = try long.regime(tolerance: 1e-3).polynomial?.rank ?? 969
-    let longSeconds = try Measurement.medianSeconds(runs: 3, warmUp: 1) { _ = try long.gradients(method: method, parallelism: serial) }
-    let shortSeconds = try Measurement.medianSeconds(runs: 5, warmUp: 1) { _ = try short.gradients(method: method, parallelism: serial) }
-    let longFlops = CostModel.polynomialFlops(rows: Double(long.sequenceLength), rank: rank, headWidth: 16)
-    let shortFlops = CostModel.polynomialFlops(rows: Double(short.sequenceLength), rank: rank, headWidth: 16)
+    let method = AttentionMethod.polynomial(tolerance: 1e-3)
+    let long = try DemoProblems.polynomial(length: quick ? 4096 : 16384)
+    let short = try DemoProblems.polynomial(length: 512)
+    let featureCount = try long.regime(tolerance: 1e-3).polynomial?.featureCount ?? 969
+    let longSeconds = try Measurement.medianSeconds(runs: 3, warmUp: 1) { _ = try long.gradients(method: method, options: serial) }
+    let shortSeconds = try Measurement.medianSeconds(runs: 5, warmUp: 1) { _ = try short.gradients(method: method, options: serial) }
+    let longFlops = CostModel.polynomialFlops(long.shape, featureCount: featureCount, chunkRows: 0)
+    let shortFlops = CostModel.polynomialFlops(short.shape, featureCount: featureCount, chunkRows: 0)
     let rate = (longFlops - shortFlops) / max(longSeconds - shortSeconds, 1e-6)
     let overhead = max(0, shortSeconds - shortFlops / rate)
     return CostModel(

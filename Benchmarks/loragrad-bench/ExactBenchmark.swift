@@ -1,16 +1,20 @@
 import Foundation
 import LoRAGrad
 import LoRAGradCommandLine
+import LoRAGradIO
 
-/// `loragrad-bench exact`: the exact path's seconds and GFLOP/s on the issue's shapes.
+/// `loragrad-bench exact`: the exact path's seconds and GFLOP/s, full and causal mask side by side,
+/// with the cost of dX.
 enum ExactBenchmark {
   static let help = """
     usage: loragrad-bench exact [--quick] [--length L] [--heads H] [--repeats K] [--out DIR]
-                                [--threads N] [--backend B]
+                                [--threads N] [--backend B] [--isa I]
 
-    Times the exact loss + q, k, v adapter gradients (N = 1, D = 64, r = 8) for
-    L ∈ {1024, 4096, 16384} × H ∈ {1, 4}, reporting the median of K runs after one warm-up,
-    GFLOP/s counted as 12·N·L²·D, and the process's peak RSS.
+    Times the exact loss + q, k, v adapter gradients + dX (N = 1, D = 64, r = 8) for
+    L ∈ {1024, 4096, 16384} × H ∈ {1, 4}, with the full mask and with the causal mask, in one run:
+    the median of K runs after one warm-up, GFLOP/s counted as 12·D per visible query-key pair
+    (12·N·L²·D for the full mask), the causal speedup, the cost of dX (the same run without dX),
+    and the process's peak RSS.
 
     options:
       --quick              L ∈ {1024, 4096} only
@@ -18,7 +22,7 @@ enum ExactBenchmark {
       --heads H            one head count instead of {1, 4}
       --repeats K          timed runs per case (default 3; 1 for L > 16384)
       --out DIR            also write DIR/exact.csv
-    \(ParallelismOptions.help)
+    \(ExecutionArguments.help)
     """
 
   static func run(_ arguments: inout Arguments) throws {
@@ -37,33 +41,42 @@ enum ExactBenchmark {
     }
     let repeats = try arguments.integer("--repeats", default: 3, in: 1...100)
     let output = try arguments.option("--out")
-    let options = try ParallelismOptions(&arguments)
+    let options = try ExecutionArguments(&arguments).options
     try arguments.finish()
 
     let lengths = onlyLength.map { [$0] } ?? (quick ? [1024, 4096] : [1024, 4096, 16384])
     let headCounts = onlyHeads.map { [$0] } ?? [1, 4]
-    let parallelism = options.parallelism
-    var table = CSVTable(columns: ["length", "width", "heads", "threads", "backend", "kernels", "seconds", "gflops", "loss", "peak_rss_mb"])
-    print("exact path, N = 1, D = 64, r = 8, q,k,v adapted, \(parallelism), kernels \(KernelInstructionSet.active.rawValue)")
-    print("     L   H    seconds   GFLOP/s   peak RSS")
+    var table = CSVTable(columns: [
+      "length", "width", "heads", "mask", "threads", "backend", "kernels", "seconds", "gflops", "seconds_without_dx",
+      "dx_overhead", "causal_speedup", "loss", "peak_rss_mb",
+    ])
+    print("exact path, N = 1, D = 64, r = 8, q,k,v adapted, loss + adapter gradients + dX, \(options.parallelism), kernels \(options.instructionSet.rawValue)")
+    print("     L   H  mask      seconds   GFLOP/s   without dX   dX cost   causal speedup   peak RSS")
     for length in lengths {
       for heads in headCounts {
-        let problem = try AttentionProblem.synthetic(length: length, width: 64, heads: heads, rank: 8, seed: 0)
-        let runs = length > 16384 ? 1 : repeats
-        if length <= 16384 { _ = try problem.gradients(method: .exact, parallelism: parallelism) }
-        var times: [Double] = []
-        var loss = 0.0
-        for _ in 0..<runs {
-          let (result, seconds) = try Stopwatch.measure { try problem.gradients(method: .exact, parallelism: parallelism) }
-          times.append(seconds)
-          loss = result.loss
+        var fullSeconds: Double?
+        for causal in [false, true] {
+          let problem = try DemoProblems.exact(length: length, heads: heads, causal: causal)
+          let runs = length > 16384 ? 1 : repeats
+          let warmUp = length <= 16384 ? 1 : 0
+          var loss = 0.0
+          let seconds = try Measurement.medianSeconds(runs: runs, warmUp: warmUp) {
+            loss = try problem.gradients(method: .exact, options: options).loss ?? .nan
+          }
+          let withoutDX = try Measurement.medianSeconds(runs: runs, warmUp: 0) {
+            _ = try problem.gradients(method: .exact, inputGradient: false, options: options)
+          }
+          let gflops = CostModel.exactFlops(problem.shape) / seconds / 1e9
+          let overhead = seconds / withoutDX - 1
+          let speedup = causal ? fullSeconds.map { $0 / seconds } : nil
+          let rss = Double(peakResidentBytes()) / 1e6
+          print(String(format: "%6d %3d  %@ %10.4f %9.1f %12.4f %8.1f%% %@ %8.0f MB", length, heads, (causal ? "causal" : "full  ") as NSString,
+                       seconds, gflops, withoutDX, 100 * overhead, cell(speedup.map { String(format: "%.2f×", $0) } ?? "—", 16), rss))
+          table.append([String(length), "64", String(heads), causal ? "causal" : "full", String(options.parallelism.threads),
+                        options.parallelism.backendName, options.instructionSet.rawValue, String(seconds), String(gflops),
+                        String(withoutDX), String(overhead), speedup.map { String($0) } ?? "", String(loss), String(rss)])
+          if !causal { fullSeconds = seconds }
         }
-        let median = times.sorted()[times.count / 2]
-        let gflops = problem.exactFlopCount / median / 1e9
-        let rss = Double(peakResidentBytes()) / 1e6
-        print(String(format: "%6d %3d %10.4f %9.1f %8.0f MB", length, heads, median, gflops, rss))
-        table.append([String(length), "64", String(heads), String(parallelism.threads), parallelism.backend.name,
-                      KernelInstructionSet.active.rawValue, String(median), String(gflops), String(loss), String(rss)])
       }
     }
     if let output { try table.write(to: output, name: "exact.csv") }

@@ -1,6 +1,7 @@
 import Foundation
 import LoRAGrad
 import LoRAGradCommandLine
+import LoRAGradIO
 
 /// `loragrad-bench length`: time against L for both paths, with fitted slopes and the crossover.
 enum LengthBenchmark {
@@ -20,7 +21,7 @@ enum LengthBenchmark {
     let exactLimit = try arguments.integer("--exact-up-to", default: quick ? 32768 : 131_072, in: 0...(1 << 24))
     let bound = try arguments.number("--bound", default: 0.5, expected: "a number > 0") { $0 > 0 && $0.isFinite }
     let output = try arguments.option("--out")
-    let options = try ParallelismOptions(&arguments)
+    let options = try ExecutionArguments(&arguments).options
     try arguments.finish()
     let parallelism = options.parallelism
     var table = CSVTable(columns: ["length", "exact_seconds", "poly_seconds", "degree", "rank"])
@@ -29,24 +30,24 @@ enum LengthBenchmark {
     var length = 1024
     while length <= maxLength {
       standardError("length: L = \(length)…")
-      let problem = try AttentionProblem.synthetic(length: length, width: 16, heads: 1, rank: 8, normBound: bound, seed: 0)
+      let problem = try DemoProblems.polynomial(length: length, bound: bound)
       let runs = length <= 16384 ? 3 : 1
       var regime: Regime?
       let poly = try Measurement.medianSeconds(runs: runs, warmUp: length <= 16384 ? 1 : 0) {
-        regime = try problem.gradients(method: .polynomial(tolerance: 1e-3), parallelism: parallelism).regime
+        regime = try problem.gradients(method: .polynomial(tolerance: 1e-3), options: options).regime
       }
       var exact: Double?
       if length <= exactLimit {
         exact = try Measurement.medianSeconds(runs: runs, warmUp: length <= 16384 ? 1 : 0) {
-          _ = try problem.gradients(method: .exact, parallelism: parallelism)
+          _ = try problem.gradients(method: .exact, options: options)
         }
         exactPoints.append((Double(length), exact!))
       }
       polyPoints.append((Double(length), poly))
       let report = regime?.polynomial
       print(String(format: "%7d %@ %9.4f %4d %5d", length, cell(exact.map { String(format: "%.4f", $0) } ?? "—", 9), poly,
-                   report?.degree ?? -1, report?.rank ?? -1))
-      table.append([String(length), exact.map { String($0) } ?? "", String(poly), String(report?.degree ?? -1), String(report?.rank ?? -1)])
+                   report?.degree ?? -1, report?.featureCount ?? -1))
+      table.append([String(length), exact.map { String($0) } ?? "", String(poly), String(report?.degree ?? -1), String(report?.featureCount ?? -1)])
       length *= 2
     }
     let exactSlope = Measurement.logLogSlope(exactPoints.filter { $0.x >= 4096 })

@@ -1,6 +1,7 @@
 import Foundation
 import LoRAGrad
 import LoRAGradCommandLine
+import LoRAGradIO
 
 /// Timing helpers shared by the sweeps.
 enum Measurement {

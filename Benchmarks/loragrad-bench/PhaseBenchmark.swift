@@ -1,6 +1,7 @@
 import Foundation
 import LoRAGrad
 import LoRAGradCommandLine
+import LoRAGradIO
 
 /// `loragrad-bench phase`: the phase-transition map of the polynomial method.
 enum PhaseBenchmark {
@@ -24,7 +25,7 @@ enum PhaseBenchmark {
     let widths = try arguments.option("--head-widths").map { try PolynomialBenchmark.positiveIntegers($0, option: "--head-widths") } ?? [8, 16]
     let tolerance = try ToleranceOption.parse(&arguments)
     let output = try arguments.option("--out")
-    let options = try ParallelismOptions(&arguments)
+    let options = try ExecutionArguments(&arguments).options
     try arguments.finish()
     let parallelism = options.parallelism
     let bounds = (-4...6).map { pow(2, Double($0) / 2) }
@@ -43,11 +44,11 @@ enum PhaseBenchmark {
         var best: Double?
         for bound in bounds {
           standardError("phase: h = \(h), L = \(length), R = \(formatted(bound, digits: 3))…")
-          let problem = try AttentionProblem.synthetic(length: length, width: h, heads: 1, rank: 8, normBound: bound, seed: 0)
-          let regime = try problem.regime(tolerance: tolerance, parallelism: parallelism)
+          let problem = try DemoProblems.polynomial(length: length, bound: bound, width: h)
+          let regime = try problem.regime(tolerance: tolerance, options: options)
           if exactSeconds == nil {
             exactSeconds = try Measurement.medianSeconds(runs: 1, warmUp: length <= 8192 ? 1 : 0) {
-              _ = try problem.gradients(method: .exact, parallelism: parallelism)
+              _ = try problem.gradients(method: .exact, options: options)
             }
           }
           var polySeconds = regime.predictedPolynomialSeconds
@@ -56,23 +57,23 @@ enum PhaseBenchmark {
           if let predicted = regime.predictedPolynomialSeconds, predicted < 3 * exactSeconds! {
             var check: PolynomialCheck?
             polySeconds = try Measurement.medianSeconds(runs: 1) {
-              check = try problem.gradients(method: .polynomial(tolerance: tolerance), parallelism: parallelism, checkRows: 8).check
+              check = try problem.gradients(method: .polynomial(PolynomialSettings(tolerance: tolerance, checkRows: 8)), options: options).check
             }
             measured = true
             observed = check?.probabilityError
           }
           let speedup = polySeconds.map { exactSeconds! / $0 }
           let wins = (speedup ?? 0) > 1
-          if wins { best = max(best ?? 0, regime.gamma) }
+          if wins { best = max(best ?? 0, regime.norms.entryBound) }
           if let speedup { speedups.append((bound, speedup)) }
           let report = regime.polynomial
-          print(String(format: "%4d %7d %7.3f %6.3f %@ %@ %9.3f %@ %@ %@", h, length, bound, regime.gamma,
-                       cell(report.map { String($0.degree) } ?? "—", 4), cell(report.map { String($0.rank) } ?? "—", 7),
+          print(String(format: "%4d %7d %7.3f %6.3f %@ %@ %9.3f %@ %@ %@", h, length, bound, regime.norms.entryBound,
+                       cell(report.map { String($0.degree) } ?? "—", 4), cell(report.map { String($0.featureCount) } ?? "—", 7),
                        exactSeconds!, cell(polySeconds.map { String(format: "%.3f%@", $0, measured ? "" : "*") } ?? "—", 9),
                        cell(speedup.map { String(format: "%.2f×", $0) } ?? "—", 9),
                        cell(observed.map { String(format: "%.1e", $0) } ?? "—", 9)))
-          table.append([String(h), String(length), String(bound), String(regime.gamma), report.map { String($0.degree) } ?? "",
-                        report.map { String($0.rank) } ?? "", String(regime.predictedExactSeconds),
+          table.append([String(h), String(length), String(bound), String(regime.norms.entryBound), report.map { String($0.degree) } ?? "",
+                        report.map { String($0.featureCount) } ?? "", String(regime.predictedExactSeconds),
                         regime.predictedPolynomialSeconds.map { String($0) } ?? "", String(exactSeconds!),
                         polySeconds.map { String($0) } ?? "", String(measured), speedup.map { String($0) } ?? "",
                         observed.map { String($0) } ?? "", String(wins)])

@@ -1,12 +1,13 @@
 import Foundation
 import LoRAGrad
 import LoRAGradCommandLine
+import LoRAGradIO
 
 /// `loragrad-bench poly`: the polynomial path against the exact path, side by side in one run.
 enum PolynomialBenchmark {
   static let help = """
-    usage: loragrad-bench poly [--quick] [--lengths L1,L2,…] [--exact-up-to L] [--bound R] [--tol ε]
-                               [--width D] [--heads H] [--out DIR] [--threads N] [--backend B]
+    usage: loragrad-bench poly [--quick] [--causal] [--lengths L1,L2,…] [--exact-up-to L] [--bound R] [--tol ε]
+                               [--width D] [--heads H] [--out DIR] [--threads N] [--backend B] [--isa I]
 
     For each L: the polynomial path (median of 3 runs for L ≤ 65536, else 1) and, up to
     --exact-up-to, the exact path on the same problem (N = 1, r = 8, q, k, v adapted, inputs
@@ -15,17 +16,19 @@ enum PolynomialBenchmark {
 
     options:
       --quick              L ∈ {4096, 16384, 65536}, exact up to 65536
+      --causal             the causal mask on both paths (chunked low-rank scan against causal tiles)
       --lengths LIST       comma-separated lengths (default 16384,32768,…,1048576)
       --exact-up-to L      run the exact path only up to this length (default 262144)
       --bound R            the norm bound R (default 0.5)
       --tol ε              tolerance (default 1e-3)
       --width D, --heads H model width and heads (default 16 and 1: head width 16)
       --out DIR            also write DIR/poly.csv
-    \(ParallelismOptions.help)
+    \(ExecutionArguments.help)
     """
 
   static func run(_ arguments: inout Arguments) throws {
     let quick = arguments.flag("--quick")
+    let causal = arguments.flag("--causal")
     let lengthList = try arguments.option("--lengths")
     let exactLimit = try arguments.integer("--exact-up-to", default: quick ? 65536 : 262_144, in: 0...(1 << 24))
     let bound = try arguments.number("--bound", default: 0.5, expected: "a number > 0") { $0 > 0 && $0.isFinite }
@@ -33,28 +36,26 @@ enum PolynomialBenchmark {
     let width = try arguments.integer("--width", default: 16, in: 1...4096)
     let heads = try arguments.integer("--heads", default: 1, in: 1...4096)
     let output = try arguments.option("--out")
-    let options = try ParallelismOptions(&arguments)
+    let options = try ExecutionArguments(&arguments).options
     try arguments.finish()
     let lengths = try lengthList.map { try positiveIntegers($0, option: "--lengths") } ?? (quick ? [4096, 16384, 65536] : (14...20).map { 1 << $0 })
     let parallelism = options.parallelism
 
-    var table = CSVTable(columns: ["length", "width", "heads", "bound", "tolerance", "threads", "backend", "poly_seconds",
+    var table = CSVTable(columns: ["length", "width", "heads", "mask", "bound", "tolerance", "threads", "backend", "poly_seconds",
                                    "exact_seconds", "speedup", "doubling_ratio", "degree", "rank", "error_bound",
                                    "observed_error_p", "observed_error_o", "peak_rss_mb"])
-    print("polynomial vs exact, N = 1, D = \(width), H = \(heads), r = 8, q,k,v adapted, R = \(bound), ε = \(tolerance), \(parallelism)")
+    print("polynomial vs exact\(causal ? ", causal" : ""), N = 1, D = \(width), H = \(heads), r = 8, q,k,v adapted, R = \(bound), ε = \(tolerance), \(parallelism)")
     print("       L   poly s   exact s  speedup  ×/doubling  deg  rank  bound      observed   RSS MB")
     var previous: (length: Int, seconds: Double)?
     for length in lengths {
       standardError("poly: L = \(length)…")
-      let problem = try AttentionProblem.synthetic(length: length, width: width, heads: heads, rank: 8, normBound: bound, seed: 0)
-      let method = GradientMethod.polynomial(tolerance: tolerance)
+      let problem = try DemoProblems.polynomial(length: length, causal: causal, bound: bound, width: width, heads: heads)
       let runs = length <= 65536 ? 3 : 1
       var times: [Double] = []
       var last: Gradients?
       for run in 0..<runs {
-        let (result, seconds) = try Stopwatch.measure {
-          try problem.gradients(method: method, parallelism: parallelism, checkRows: run == 0 ? 16 : 0)
-        }
+        let method = AttentionMethod.polynomial(PolynomialSettings(tolerance: tolerance, checkRows: run == 0 ? 16 : 0))
+        let (result, seconds) = try Stopwatch.measure { try problem.gradients(method: method, options: options) }
         times.append(seconds)
         if run == 0 { last = result }
       }
@@ -62,7 +63,7 @@ enum PolynomialBenchmark {
       var exactSeconds: Double?
       if length <= exactLimit {
         standardError("exact: L = \(length)…")
-        exactSeconds = try Stopwatch.measure { try problem.gradients(method: .exact, parallelism: parallelism) }.seconds
+        exactSeconds = try Stopwatch.measure { try problem.gradients(method: .exact, options: options) }.seconds
       }
       let report = last?.regime?.polynomial
       let doubling = previous.map { polySeconds / $0.seconds * Double($0.length * 2) / Double(length) * 1 }
@@ -72,16 +73,16 @@ enum PolynomialBenchmark {
                    length, polySeconds, cell(exactSeconds.map { String(format: "%.3f", $0) } ?? "—", 9),
                    cell(speedup.map { String(format: "%.2f×", $0) } ?? "—", 8),
                    cell(doubling.map { String(format: "%.2f", $0) } ?? "—", 10),
-                   report?.degree ?? -1, report?.rank ?? -1, report?.errorBound ?? .nan,
+                   report?.degree ?? -1, report?.featureCount ?? -1, report?.errorBound ?? .nan,
                    last?.check?.probabilityError ?? .nan, rss))
-      table.append([String(length), String(width), String(heads), String(bound), String(tolerance), String(parallelism.threads),
-                    parallelism.backend.name, String(polySeconds), exactSeconds.map { String($0) } ?? "",
+      table.append([String(length), String(width), String(heads), causal ? "causal" : "full", String(bound), String(tolerance), String(parallelism.threads),
+                    parallelism.backendName, String(polySeconds), exactSeconds.map { String($0) } ?? "",
                     speedup.map { String($0) } ?? "", doubling.map { String($0) } ?? "", String(report?.degree ?? -1),
-                    String(report?.rank ?? -1), String(report?.errorBound ?? .nan), String(last?.check?.probabilityError ?? .nan),
+                    String(report?.featureCount ?? -1), String(report?.errorBound ?? .nan), String(last?.check?.probabilityError ?? .nan),
                     String(last?.check?.outputError ?? .nan), String(rss)])
       previous = (length, polySeconds)
     }
-    if let output { try table.write(to: output, name: "poly.csv") }
+    if let output { try table.write(to: output, name: causal ? "poly-causal.csv" : "poly.csv") }
   }
 
   /// "a,b,c" as positive integers; a typed error naming `option` otherwise.

@@ -1,6 +1,7 @@
 import Foundation
 import LoRAGrad
 import LoRAGradCommandLine
+import LoRAGradIO
 import LoRAGradOpenMP
 
 /// `loragrad-bench scaling`: threads 1…N × both backends × both paths.
@@ -20,10 +21,9 @@ enum ScalingBenchmark {
     let maxThreads = try arguments.integer("--max-threads", default: activeProcessorCount, in: 1...1024)
     let output = try arguments.option("--out")
     try arguments.finish()
-    let cases: [(path: String, problem: AttentionProblem, method: GradientMethod)] = [
-      ("exact", try .synthetic(length: quick ? 2048 : 4096, width: 64, heads: 1, rank: 8, seed: 0), .exact),
-      ("poly", try .synthetic(length: quick ? 16384 : 65536, width: 16, heads: 1, rank: 8, normBound: 0.5, seed: 0),
-       .polynomial(tolerance: 1e-3)),
+    let cases: [(path: String, problem: AttentionProblem, method: AttentionMethod)] = [
+      ("exact", try DemoProblems.exact(length: quick ? 2048 : 4096), .exact),
+      ("poly", try DemoProblems.polynomial(length: quick ? 16384 : 65536), .polynomial(tolerance: 1e-3)),
     ]
     let backends: [(String, (Int) -> Parallelism)] = [("dispatch", { .dispatch(threads: $0) }), ("openmp", { .openmp(threads: $0) })]
     var table = CSVTable(columns: ["path", "length", "backend", "threads", "seconds", "speedup", "efficiency"])
@@ -37,9 +37,9 @@ enum ScalingBenchmark {
         var single = 0.0
         for threads in 1...maxThreads {
           standardError("scaling: \(path) \(backend) × \(threads)…")
-          let parallelism = make(threads)
+          let options = ExecutionOptions(parallelism: make(threads))
           let seconds = try Measurement.medianSeconds(runs: 3, warmUp: 1) {
-            _ = try problem.gradients(method: method, parallelism: parallelism)
+            _ = try problem.gradients(method: method, options: options)
           }
           if threads == 1 { single = seconds }
           let speedup = single / seconds

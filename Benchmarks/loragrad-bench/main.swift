@@ -1,6 +1,7 @@
 import Foundation
 import LoRAGrad
 import LoRAGradCommandLine
+import LoRAGradIO
 
 /// The benchmark tool: `loragrad-bench <sweep> [options]`. Speed targets live here, measured as
 /// ratios side by side in one run, never as timed unit tests.

@@ -1,83 +1,88 @@
-// The backward tiles of exact attention. A tile owns a group of key blocks: for each of its
-// key blocks it sweeps every query block, recomputes P = exp(S − lse) from the saved
-// log-sum-exp, and accumulates
-//   dV_c += Pᵀ dO,   dS = P ∘ (dO Vᵀ − δ),   dK_c += dSᵀ (βQ),   dQ_g += dS K_c,
-// so dK and dV rows are owned by one tile, and dQ is a sum over key groups kept per group and
-// reduced afterwards in group order: no atomics, and the same bits for any thread count.
+// The backward tiles of exact attention. A tile owns a group of key blocks (key block c is in
+// group c mod G, which balances the causal work): for each of its key blocks it sweeps the query
+// blocks that can see it, recomputes P = exp(S − lse) from the saved log-sum-exp, and accumulates
+//   dV_c += Pᵀ dO,   dS = P ∘ (dO Vᵀ − δ),   dk̂_c += dSᵀ q̂,   dq̂_g += dS k̂_c,
+// so dk̂ and dV rows are owned by one tile, and dq̂ is a sum over groups kept per group and
+// added afterwards in group order: no atomics, and the same bits for any thread count.
 
-#include "CLoRAGradKernels.h"
-#include "internal.h"
+#include "attention_tile.h"
 
-int64_t lgk_flash_blocks_per_group(const lgk_flash_problem *pr) {
-  const int64_t key_blocks = (pr->length + pr->key_block - 1) / pr->key_block;
-  return (key_blocks + pr->key_groups - 1) / pr->key_groups;
+int64_t lgk_flash_key_groups(int64_t length, int64_t key_block, int64_t max_key_groups) {
+  const int64_t key_blocks = (length + key_block - 1) / key_block;
+  return LGK_MAX(1, LGK_MIN(max_key_groups, key_blocks));
 }
 
-void lgk_flash_backward_tile(const void *problem, int64_t tile) {
-  const lgk_flash_problem *pr = problem;
-  const int64_t pair = tile / pr->key_groups, group = tile % pr->key_groups;
-  const int64_t hs = pr->head_stride, lp = pr->padded_length;
+static void flash_backward_tile(const void *params, int64_t tile, float *scratch) {
+  const lgk_flash_backward_params *pr = params;
+  const lgk_heads *heads = &pr->heads;
+  const lgk_head_layout *layout = &heads->layout;
+  const int64_t groups = pr->key_groups, pair = tile / groups, group = tile % groups;
+  const int64_t hs = layout->head_stride, lp = layout->padded_length, length = layout->length;
   const int64_t bc = pr->key_block, br = pr->query_block;
-  const int64_t per_group = lgk_flash_blocks_per_group(pr);
-  const int64_t pair_offset = pair * lp * hs;
-  const float *q = pr->q + pair_offset;
-  const float *k = pr->k + pair_offset, *k_t = pr->k_t + pair_offset;
-  const float *v_t = pr->v_t + pair_offset;
-  const float *d_o = pr->d_o + pair_offset;
-  const float *lse = pr->lse + pair * lp, *delta = pr->delta + pair * lp;
-  float *d_q = pr->d_q_partials + (pair * pr->key_groups + group) * lp * hs;
+  const int64_t key_blocks = (length + bc - 1) / bc, query_blocks = (length + br - 1) / br;
+  const int64_t visible = lgk_key_length(heads, pair);
+  const int64_t offset = lgk_pair_offset(layout, pair);
+  const float *q = heads->q + offset, *k = heads->k + offset;
+  const float *k_t = heads->k_t + offset, *v_t = heads->v_t + offset;
+  const float *d_o = pr->d_o + offset, *lse = pr->lse + pair * lp, *delta = pr->delta + pair * lp;
+  float *d_q = pr->d_q_partials + (pair * groups + group) * lp * hs;
 
-  float *p = lgk_scratch(br * bc);
-  float *ds = lgk_scratch(br * bc);
-  float *d_k = lgk_scratch(bc * hs);
-  float *d_v = lgk_scratch(bc * hs);
+  float *p = lgk_carve(&scratch, br * bc);
+  float *ds = lgk_carve(&scratch, br * bc);
+  float *d_k = lgk_carve(&scratch, bc * hs);
+  float *d_v = lgk_carve(&scratch, bc * hs);
+  lgk_zero(d_q, lp * hs);
 
-  for (int64_t kb = group * per_group; kb < (group + 1) * per_group; kb++) {
-    const int64_t key0 = kb * bc;
-    if (key0 >= pr->length) break;
-    const int64_t valid = LGK_MIN(bc, pr->length - key0);
-    for (int64_t row0 = 0; row0 < pr->length; row0 += br) {
-      const int64_t rows = LGK_MIN(br, pr->length - row0);
-      const float *q_i = q + row0 * hs, *d_o_i = d_o + row0 * hs;
-      // P = exp((βQ_i) K_cᵀ − lse_i), zero on the padded keys.
-      lgk_sgemm(rows, bc, hs, 1.0f, q_i, hs, 1, k_t + key0, lp, 0.0f, p, bc);
-      lgk_softmax_recompute(rows, bc, valid, p, bc, lse + row0);
-      // dV_c += Pᵀ dO_i.
-      lgk_sgemm(bc, hs, rows, 1.0f, p, 1, bc, d_o_i, hs, row0 == 0 ? 0.0f : 1.0f, d_v, hs);
-      // dS = P ∘ (dO_i V_cᵀ − δ_i).
-      lgk_sgemm(rows, bc, hs, 1.0f, d_o_i, hs, 1, v_t + key0, lp, 0.0f, ds, bc);
-      lgk_softmax_backward(rows, bc, p, ds, bc, delta + row0);
-      // dK_c += dSᵀ (βQ_i); dQ_g,i += dS K_c.
-      lgk_sgemm(bc, hs, rows, 1.0f, ds, 1, bc, q_i, hs, row0 == 0 ? 0.0f : 1.0f, d_k, hs);
-      lgk_sgemm(rows, hs, bc, 1.0f, ds, bc, 1, k + key0 * hs, hs, 1.0f, d_q + row0 * hs, hs);
+  for (int64_t kb = group; kb < key_blocks; kb += groups) {
+    const int64_t key0 = kb * bc, keys = LGK_MIN(bc, length - key0);
+    float *d_k_out = pr->d_k + offset + key0 * hs, *d_v_out = pr->d_v + offset + key0 * hs;
+    if (key0 >= visible) {  // hidden from every query: no gradient
+      lgk_zero(d_k_out, keys * hs);
+      lgk_zero(d_v_out, keys * hs);
+      continue;
     }
-    float *d_k_out = pr->d_k + pair_offset + key0 * hs;
-    float *d_v_out = pr->d_v + pair_offset + key0 * hs;
-    for (int64_t t = 0; t < valid * hs; t++) {
+    float beta_kv = 0.0f;
+    for (int64_t qb = heads->causal ? key0 / br : 0; qb < query_blocks; qb++) {
+      const int64_t row0 = qb * br;
+      const lgk_tile_shape shape = {LGK_MIN(br, length - row0), bc, hs, row0, key0, visible, heads->causal};
+      lgk_tile_backward(pr->ops, &shape, q + row0 * hs, hs, k_t + key0, lp, k + key0 * hs, hs, v_t + key0, lp,
+                        d_o + row0 * hs, hs, lse + row0, delta + row0, d_q + row0 * hs, hs, 1.0f, d_k, d_v,
+                        beta_kv, p, ds);
+      beta_kv = 1.0f;
+    }
+    for (int64_t t = 0; t < keys * hs; t++) {
       d_k_out[t] = d_k[t];
       d_v_out[t] = d_v[t];
     }
   }
-
-  lgk_scratch_free(p);
-  lgk_scratch_free(ds);
-  lgk_scratch_free(d_k);
-  lgk_scratch_free(d_v);
 }
 
-void lgk_flash_reduce_dq_tile(const void *problem, int64_t tile) {
-  const lgk_flash_problem *pr = problem;
-  const int64_t query_blocks = lgk_flash_query_blocks(pr);
-  const int64_t pair = tile / query_blocks, block = tile % query_blocks;
-  const int64_t hs = pr->head_stride, lp = pr->padded_length;
+lgk_phase lgk_flash_backward_phase(const lgk_flash_backward_params *pr) {
+  const int64_t br = pr->query_block, bc = pr->key_block, hs = pr->heads.layout.head_stride;
+  const int64_t scratch = 2 * lgk_piece(br * bc) + 2 * lgk_piece(bc * hs);
+  return lgk_make_phase("flash backward", flash_backward_tile, lgk_pairs(&pr->heads.layout) * pr->key_groups,
+                        scratch, pr);
+}
+
+static void flash_reduce_dq_tile(const void *params, int64_t tile, float *scratch) {
+  (void)scratch;
+  const lgk_flash_reduce_dq_params *pr = params;
+  const lgk_head_layout *layout = &pr->layout;
+  const int64_t blocks = (layout->length + pr->query_block - 1) / pr->query_block;
+  const int64_t pair = tile / blocks, block = tile % blocks;
+  const int64_t hs = layout->head_stride, lp = layout->padded_length;
   const int64_t row0 = block * pr->query_block;
-  const int64_t count = LGK_MIN(pr->query_block, pr->length - row0) * hs;
+  const int64_t count = LGK_MIN(pr->query_block, layout->length - row0) * hs;
   const float *first = pr->d_q_partials + pair * pr->key_groups * lp * hs + row0 * hs;
-  float *d_q = pr->d_q + pair * lp * hs + row0 * hs;
+  float *d_q = pr->d_q + lgk_pair_offset(layout, pair) + row0 * hs;
   for (int64_t t = 0; t < count; t++) d_q[t] = first[t];
   for (int64_t g = 1; g < pr->key_groups; g++) {
     const float *part = first + g * lp * hs;
     for (int64_t t = 0; t < count; t++) d_q[t] += part[t];
   }
-  for (int64_t t = 0; t < count; t++) d_q[t] *= pr->scale;
+}
+
+lgk_phase lgk_flash_reduce_dq_phase(const lgk_flash_reduce_dq_params *pr) {
+  const int64_t blocks = (pr->layout.length + pr->query_block - 1) / pr->query_block;
+  return lgk_make_phase("flash reduce dq", flash_reduce_dq_tile, lgk_pairs(&pr->layout) * blocks, 0, pr);
 }

@@ -1,66 +1,55 @@
-// The forward tile of exact attention, FlashAttention-2 style: one query block against every
-// key block, with the online softmax (running max m and sum l), so no more than one block of
-// scores ever exists. It ends by forming the loss terms the backward pass needs:
-// dO = O − Y, δ_i = ⟨dO_i, O_i⟩ and lse_i = m_i + log l_i.
+// The forward tile of exact attention, FlashAttention-2 style: one query block against every key
+// block it can see, with the online softmax (running max m and sum l), so no more than one block
+// of scores ever exists; then O = O / l and lse_i = m_i + log l_i for the backward pass.
+// Causal: key blocks wholly above the diagonal are never visited.
 
 #include <math.h>
-#include "CLoRAGradKernels.h"
-#include "internal.h"
+#include "attention_tile.h"
 
-int64_t lgk_flash_query_blocks(const lgk_flash_problem *pr) {
-  return (pr->length + pr->query_block - 1) / pr->query_block;
+static int64_t query_blocks(const lgk_flash_forward_params *pr) {
+  return (pr->heads.layout.length + pr->query_block - 1) / pr->query_block;
 }
 
-void lgk_flash_forward_tile(const void *problem, int64_t tile) {
-  const lgk_flash_problem *pr = problem;
-  const int64_t query_blocks = lgk_flash_query_blocks(pr);
-  const int64_t pair = tile / query_blocks, block = tile % query_blocks;
-  const int64_t hs = pr->head_stride, lp = pr->padded_length, bc = pr->key_block;
+static void flash_forward_tile(const void *params, int64_t tile, float *scratch) {
+  const lgk_flash_forward_params *pr = params;
+  const lgk_heads *heads = &pr->heads;
+  const lgk_head_layout *layout = &heads->layout;
+  const int64_t pairs = lgk_pairs(layout), blocks = query_blocks(pr);
+  // The longest causal rows first (largest block index), across all pairs.
+  const int64_t block = blocks - 1 - tile / pairs, pair = tile % pairs;
+  const int64_t hs = layout->head_stride, lp = layout->padded_length, bc = pr->key_block;
   const int64_t row0 = block * pr->query_block;
-  const int64_t rows = LGK_MIN(pr->query_block, pr->length - row0);
-  const int64_t pair_offset = pair * lp * hs;
-  const float *q = pr->q + pair_offset + row0 * hs;
-  const float *k_t = pr->k_t + pair_offset;
-  const float *v = pr->v + pair_offset;
+  const int64_t rows = LGK_MIN(pr->query_block, layout->length - row0);
+  const int64_t visible = lgk_key_length(heads, pair);
+  const int64_t key_end = heads->causal ? LGK_MIN(visible, row0 + rows) : visible;
+  const int64_t offset = lgk_pair_offset(layout, pair);
 
-  float *scores = lgk_scratch(rows * bc);
-  float *out = lgk_scratch(rows * hs);
-  float *row_max = lgk_scratch(rows);
-  float *row_sum = lgk_scratch(rows);
+  float *s = lgk_carve(&scratch, rows * bc);
+  float *o = lgk_carve(&scratch, rows * hs);
+  float *row_max = lgk_carve(&scratch, rows);
+  float *row_sum = lgk_carve(&scratch, rows);
+  lgk_zero(o, rows * hs);
+  lgk_zero(row_sum, rows);
   for (int64_t i = 0; i < rows; i++) row_max[i] = -INFINITY;
 
-  for (int64_t key0 = 0; key0 < pr->length; key0 += bc) {
-    const int64_t valid = LGK_MIN(bc, pr->length - key0);
-    // S = (βQ) Kᵀ for this block, P = exp(S − m), O ← diag(e^{m_old − m}) O + P V.
-    lgk_sgemm(rows, bc, hs, 1.0f, q, hs, 1, k_t + key0, lp, 0.0f, scores, bc);
-    lgk_softmax_online_step(rows, bc, valid, scores, bc, row_max, row_sum, out, hs, hs);
-    lgk_sgemm(rows, hs, bc, 1.0f, scores, bc, 1, v + key0 * hs, hs, 1.0f, out, hs);
+  for (int64_t key0 = 0; key0 < key_end; key0 += bc) {
+    const lgk_tile_shape shape = {rows, bc, hs, row0, key0, visible, heads->causal};
+    lgk_tile_forward_online(pr->ops, &shape, heads->q + offset + row0 * hs, hs, heads->k_t + offset + key0, lp,
+                            heads->v + offset + key0 * hs, hs, s, row_max, row_sum, o);
   }
 
-  const float *y = pr->y + pair_offset + row0 * hs;
-  float *d_o = pr->d_o + pair_offset + row0 * hs;
+  float *out = pr->o + offset + row0 * hs;
   float *lse = pr->lse + pair * lp + row0;
-  float *delta = pr->delta + pair * lp + row0;
-  double loss = 0.0;
   for (int64_t i = 0; i < rows; i++) {
-    const float inv_sum = 1.0f / row_sum[i];
-    float dot = 0.0f;
-    double sq = 0.0;
-    for (int64_t c = 0; c < hs; c++) {
-      const float o = out[i * hs + c] * inv_sum;
-      const float g = o - y[i * hs + c];
-      d_o[i * hs + c] = g;
-      dot += g * o;
-      sq += (double)g * (double)g;
-    }
-    delta[i] = dot;
+    const float inverse = 1.0f / row_sum[i];
+    for (int64_t c = 0; c < hs; c++) out[i * hs + c] = o[i * hs + c] * inverse;
     lse[i] = row_max[i] + logf(row_sum[i]);
-    loss += sq;
   }
-  pr->loss_partials[tile] = 0.5 * loss;
+}
 
-  lgk_scratch_free(scores);
-  lgk_scratch_free(out);
-  lgk_scratch_free(row_max);
-  lgk_scratch_free(row_sum);
+lgk_phase lgk_flash_forward_phase(const lgk_flash_forward_params *pr) {
+  const int64_t br = pr->query_block, bc = pr->key_block, hs = pr->heads.layout.head_stride;
+  const int64_t scratch = lgk_piece(br * bc) + lgk_piece(br * hs) + 2 * lgk_piece(br);
+  return lgk_make_phase("flash forward", flash_forward_tile, lgk_pairs(&pr->heads.layout) * query_blocks(pr),
+                        scratch, pr);
 }

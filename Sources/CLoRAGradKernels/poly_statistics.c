@@ -1,60 +1,86 @@
-// Statistics tile of the polynomial method: the key mean μ (subtracting it from every key adds
-// the same constant to each row of S, so P is unchanged and the range shrinks), the norm bounds
-// ρ_k = max ‖√β (K_j − μ)‖ and, per query block, ρ_q = max ‖√β Q_i‖, whose product bounds every
-// |⟨√β Q_i, √β (K_j − μ)⟩|; and the largest entries (the paper's Γ).
+// The geometry and the statistics tile of the polynomial method: the key mean μ over the visible
+// keys (subtracting it from every key adds the same constant to each row of the logits, so P is
+// unchanged and the range shrinks), the norm bounds ρ_k = max ‖k̂_j − μ‖ and, per query block,
+// ρ_q = max ‖q̂_i‖, whose product bounds every |⟨q̂_i, k̂_j − μ⟩|; and the largest entries.
+// Norms are accumulated in Float64 from the Float32 values the kernels use and rounded up, so
+// the bound is never below the true one.
 
 #include <math.h>
-#include "CLoRAGradKernels.h"
 #include "internal.h"
 
-int64_t lgk_poly_row_blocks(const lgk_poly_problem *pr) {
-  return (pr->length + pr->row_block - 1) / pr->row_block;
+lgk_poly_geometry lgk_poly_geometry_make(int64_t length, int64_t head_width, int64_t head_stride,
+                                         int64_t row_block, int64_t rank, int64_t max_chunks) {
+  lgk_poly_geometry g;
+  g.row_block = row_block;
+  g.blocks = (length + row_block - 1) / row_block;
+  const int64_t chunks = LGK_MAX(1, LGK_MIN(max_chunks, g.blocks));
+  g.blocks_per_chunk = (g.blocks + chunks - 1) / chunks;
+  g.chunks = (g.blocks + g.blocks_per_chunk - 1) / g.blocks_per_chunk;
+  g.rank = rank;
+  g.key_width = (head_width + 3) * head_stride;
+  g.forward_key_width = 2 * head_stride;
+  g.query_width = (head_width + 2) * head_stride;
+  return g;
 }
 
-void lgk_poly_statistics_tile(const void *problem, int64_t pair) {
-  const lgk_poly_problem *pr = problem;
-  const int64_t h = pr->head_width, hs = pr->head_stride, lp = pr->padded_length;
-  const int64_t blocks = lgk_poly_row_blocks(pr);
-  const float *k = pr->k + pair * lp * hs;
-  const float *q = pr->q + pair * lp * hs;
-  const float root_beta = sqrtf(pr->beta);
+/// The smallest Float32 ≥ x.
+static float rounded_up(double x) {
+  float f = (float)x;
+  if ((double)f < x) f = nextafterf(f, INFINITY);
+  return f;
+}
+
+static void poly_statistics_tile(const void *params, int64_t pair, float *scratch) {
+  (void)scratch;
+  const lgk_poly_statistics_params *pr = params;
+  const lgk_heads *heads = &pr->heads;
+  const lgk_head_layout *layout = &heads->layout;
+  const int64_t h = layout->head_width, hs = layout->head_stride, length = layout->length;
+  const int64_t blocks = (length + pr->row_block - 1) / pr->row_block, visible = lgk_key_length(heads, pair);
+  const int64_t offset = lgk_pair_offset(layout, pair);
+  const float *k = heads->k + offset, *q = heads->q + offset;
 
   float *mean = pr->key_mean + pair * hs;
   for (int64_t c = 0; c < hs; c++) mean[c] = 0.0f;
   for (int64_t c = 0; c < h; c++) {
     double sum = 0.0;
-    for (int64_t j = 0; j < pr->length; j++) sum += k[j * hs + c];
-    mean[c] = (float)(sum / (double)pr->length);
+    for (int64_t j = 0; j < visible; j++) sum += k[j * hs + c];
+    mean[c] = (float)(sum / (double)visible);
   }
-  float key_norm = 0.0f, key_entry = 0.0f;
-  for (int64_t j = 0; j < pr->length; j++) {
-    float square = 0.0f;
+  double key_norm = 0.0;
+  float centred_entry = 0.0f, key_entry = 0.0f;
+  for (int64_t j = 0; j < visible; j++) {
+    double square = 0.0;
     for (int64_t c = 0; c < h; c++) {
-      const float centred = root_beta * (k[j * hs + c] - mean[c]);
-      square += centred * centred;
-      key_entry = LGK_MAX(key_entry, fabsf(centred));
+      const float centred = k[j * hs + c] - mean[c];
+      square += (double)centred * (double)centred;
+      centred_entry = LGK_MAX(centred_entry, fabsf(centred));
+      key_entry = LGK_MAX(key_entry, fabsf(k[j * hs + c]));
     }
     key_norm = LGK_MAX(key_norm, square);
   }
-  pr->key_norm[pair] = sqrtf(key_norm);
-  pr->key_max_entry[pair] = key_entry;
+  pr->key_norm[pair] = rounded_up(sqrt(key_norm));
 
-  // q holds βQ, so √β Q = q / √β.
-  const float unscale = 1.0f / root_beta;
   float query_entry = 0.0f;
   for (int64_t b = 0; b < blocks; b++) {
-    const int64_t row0 = b * pr->row_block, rows = LGK_MIN(pr->row_block, pr->length - row0);
-    float block_norm = 0.0f;
+    const int64_t row0 = b * pr->row_block, rows = LGK_MIN(pr->row_block, length - row0);
+    double block_norm = 0.0;
     for (int64_t i = row0; i < row0 + rows; i++) {
-      float square = 0.0f;
+      double square = 0.0;
       for (int64_t c = 0; c < h; c++) {
-        const float value = q[i * hs + c] * unscale;
-        square += value * value;
-        query_entry = LGK_MAX(query_entry, fabsf(value));
+        square += (double)q[i * hs + c] * (double)q[i * hs + c];
+        query_entry = LGK_MAX(query_entry, fabsf(q[i * hs + c]));
       }
       block_norm = LGK_MAX(block_norm, square);
     }
-    pr->query_norm[pair * blocks + b] = sqrtf(block_norm);
+    pr->query_norm[pair * blocks + b] = rounded_up(sqrt(block_norm));
   }
-  pr->query_max_entry[pair] = query_entry;
+  float *entries = pr->entry_bounds + 3 * pair;
+  entries[0] = query_entry;
+  entries[1] = centred_entry;
+  entries[2] = key_entry;
+}
+
+lgk_phase lgk_poly_statistics_phase(const lgk_poly_statistics_params *pr) {
+  return lgk_make_phase("poly statistics", poly_statistics_tile, lgk_pairs(&pr->heads.layout), 0, pr);
 }

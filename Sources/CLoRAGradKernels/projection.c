@@ -1,41 +1,66 @@
-// Projection tiles: Q, K, V = X Wᵀ for a block of rows of one sequence, scattered into the
-// head-major, zero-padded layout of the attention tiles (with βQ, Kᵀ and Vᵀ alongside), and the
-// targets Y scattered the same way.
+// Projection tiles: Q, K, V = X W_μᵀ + b_μ for a block of rows of one sequence, RoPE on Q and K,
+// √β on Q and K (the head view's one β convention), scattered into the head-major, zero-padded
+// layout with k̂ᵀ and Vᵀ alongside. Every tile writes all the padding of its rows; the last tile of
+// a sequence also clears the padding rows, so no buffer needs to be zeroed first.
 
-#include "CLoRAGradKernels.h"
 #include "internal.h"
+#include "ops.h"
+#include "rope.h"
 
-void lgk_projection_tile(const void *problem, int64_t tile) {
-  const lgk_projection_problem *pr = problem;
-  const int64_t blocks = (pr->length + pr->row_block - 1) / pr->row_block;
-  const int64_t seq = tile / blocks, row0 = (tile % blocks) * pr->row_block;
-  const int64_t rows = LGK_MIN(pr->row_block, pr->length - row0);
-  const int64_t d = pr->width, h = pr->head_width, hs = pr->head_stride, lp = pr->padded_length;
-  const float *x = pr->x + (seq * pr->length + row0) * d;
-  const float *y = pr->y + (seq * pr->length + row0) * d;
-  float *product = lgk_scratch(rows * d);
+#define LGK_PROJECTION_ROWS 64
+
+static int64_t projection_blocks(const lgk_head_layout *layout) {
+  return (layout->length + LGK_PROJECTION_ROWS - 1) / LGK_PROJECTION_ROWS;
+}
+
+static void projection_tile(const void *params, int64_t tile, float *scratch) {
+  const lgk_projection_params *pr = params;
+  const lgk_head_layout *layout = &pr->layout;
+  const int64_t blocks = projection_blocks(layout);
+  const int64_t n = tile / blocks, row0 = (tile % blocks) * LGK_PROJECTION_ROWS;
+  const int64_t rows = LGK_MIN(LGK_PROJECTION_ROWS, layout->length - row0);
+  const int64_t d = pr->width, h = layout->head_width, hs = layout->head_stride, lp = layout->padded_length;
+  const int64_t half = h / 2, last = row0 + rows == layout->length;
+  const float *x = pr->x + (n * layout->length + row0) * d;
+  float *product = lgk_carve(&scratch, rows * d);
+  float *cosines = lgk_carve(&scratch, rows * half);
+  float *sines = lgk_carve(&scratch, rows * half);
+  if (pr->rope_theta > 0) lgk_rope_angles(pr->rope_theta, h, row0, rows, cosines, sines);
   float *heads_out[3] = {pr->q, pr->k, pr->v};
   float *transposed_out[3] = {0, pr->k_t, pr->v_t};
 
   for (int mu = 0; mu < 3; mu++) {
-    const float factor = mu == 0 ? pr->query_scale : 1.0f;
-    lgk_sgemm(rows, d, d, factor, x, d, 1, pr->w_t[mu], d, 0.0f, product, d);
-    for (int64_t head = 0; head < pr->heads; head++) {
-      const int64_t pair_offset = (seq * pr->heads + head) * lp * hs;
-      float *dst = heads_out[mu] + pair_offset + row0 * hs;
+    pr->ops->sgemm(rows, d, d, 1.0f, x, d, 1, pr->w_t[mu], d, 0.0f, product, d);
+    if (pr->bias[mu])
       for (int64_t i = 0; i < rows; i++)
-        for (int64_t c = 0; c < h; c++) dst[i * hs + c] = product[i * d + head * h + c];
-      if (transposed_out[mu]) {
-        float *dst_t = transposed_out[mu] + pair_offset + row0;
-        for (int64_t c = 0; c < h; c++)
-          for (int64_t i = 0; i < rows; i++) dst_t[c * lp + i] = product[i * d + head * h + c];
+        for (int64_t o = 0; o < d; o++) product[i * d + o] += pr->bias[mu][o];
+    const int rotated = mu < 2 && pr->rope_theta > 0;
+    const float scale = mu < 2 ? pr->head_scale : 1.0f;
+    for (int64_t head = 0; head < layout->heads; head++) {
+      const int64_t offset = lgk_pair_offset(layout, n * layout->heads + head);
+      float *dst = heads_out[mu] + offset;
+      float *dst_t = transposed_out[mu] ? transposed_out[mu] + offset : 0;
+      for (int64_t i = 0; i < rows; i++) {
+        float *row = product + i * d + head * h;
+        if (rotated) lgk_rope_rotate(row, h, cosines + i * half, sines + i * half, 0);
+        float *out = dst + (row0 + i) * hs;
+        for (int64_t c = 0; c < h; c++) out[c] = row[c] * scale;
+        for (int64_t c = h; c < hs; c++) out[c] = 0.0f;
+        if (dst_t)
+          for (int64_t c = 0; c < hs; c++) dst_t[c * lp + row0 + i] = out[c];
+      }
+      if (last) {
+        lgk_zero(dst + layout->length * hs, (lp - layout->length) * hs);
+        if (dst_t)
+          for (int64_t c = 0; c < hs; c++) lgk_zero(dst_t + c * lp + layout->length, lp - layout->length);
       }
     }
   }
-  for (int64_t head = 0; head < pr->heads; head++) {
-    float *dst = pr->y_heads + (seq * pr->heads + head) * lp * hs + row0 * hs;
-    for (int64_t i = 0; i < rows; i++)
-      for (int64_t c = 0; c < h; c++) dst[i * hs + c] = y[i * d + head * h + c];
-  }
-  lgk_scratch_free(product);
+}
+
+lgk_phase lgk_projection_phase(const lgk_projection_params *pr) {
+  const int64_t rows = LGK_PROJECTION_ROWS, half = pr->layout.head_width / 2;
+  const int64_t scratch = lgk_piece(rows * pr->width) + 2 * lgk_piece(rows * half);
+  return lgk_make_phase("projection", projection_tile, pr->layout.sequences * projection_blocks(&pr->layout),
+                        scratch, pr);
 }

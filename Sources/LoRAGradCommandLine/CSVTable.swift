@@ -1,5 +1,6 @@
 import Foundation
 import LoRAGrad
+import LoRAGradIO
 
 /// A table of benchmark results, written as RFC 4180 CSV (fields quoted when they need it).
 public struct CSVTable {

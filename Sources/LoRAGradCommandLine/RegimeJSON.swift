@@ -1,26 +1,29 @@
 import LoRAGrad
+import LoRAGradIO
 
-/// The regime's numbers as JSON members, shared by `grad` and `regime`.
+/// The regime's numbers as JSON members, shared by `grad`, `forward` and `regime`.
 public enum RegimeJSON {
-  /// Appends verdict, R, Γ, degree (largest, smallest, blocks per degree), rank, error terms,
-  /// predicted flops and seconds of both paths, and the crossover L.
+  /// Appends the verdict, R and the entry bounds, the degrees, feature count and error terms,
+  /// the predicted flops and one-thread seconds of both paths, and the crossover L.
   public static func append(_ regime: Regime, to object: inout JSONObject) {
-    object.append("verdict", .string(regime.verdict))
-    object.append("bound", .double(regime.bound))
-    object.append("gamma", .double(regime.gamma))
+    object.append("verdict", .string(regime.verdict.rawValue))
+    object.append("bound", .double(regime.norms.bound))
+    object.append("gamma_centred", .double(regime.norms.centredEntryBound))
+    object.append("gamma", .double(regime.norms.entryBound))
     if let report = regime.polynomial {
       object.append("degree", .int(report.degree))
       object.append("min_degree", .int(report.minimumDegree))
-      object.append("rank", .int(report.rank))
+      object.append("feature_count", .int(report.featureCount))
       var blocks = JSONObject()
       for (degree, count) in report.blocksPerDegree.enumerated() where count > 0 { blocks.append(String(degree), .int(count)) }
       object.append("blocks_per_degree", .object(blocks))
+      object.append("chunk_rows", .int(report.chunkRows))
       object.append("polynomial_error", .double(report.polynomialError))
       object.append("rounding_error", .double(report.roundingError))
       object.append("error_bound", .double(report.errorBound))
     } else {
       object.append("degree", .null)
-      object.append("rank", .null)
+      object.append("feature_count", .null)
       object.append("error_bound", .null)
     }
     object.append("predicted_exact_flops", .double(regime.predictedExactFlops))
@@ -30,5 +33,28 @@ public enum RegimeJSON {
     object.append("crossover_length", regime.crossoverLength.map { .double($0) } ?? .null)
     object.append("cost_model", .string(regime.costModel))
     object.append("reason", .string(regime.reason))
+  }
+
+  /// The problem's sizes and layer features as JSON members.
+  public static func appendProblem(_ problem: AttentionProblem, to object: inout JSONObject) {
+    let layer = problem.layer
+    object.append("sequences", .int(problem.batchCount))
+    object.append("length", .int(problem.sequenceLength))
+    object.append("width", .int(layer.modelWidth))
+    object.append("heads", .int(layer.heads))
+    object.append("lora_rank", .int(layer.loraRank))
+    object.append("adapted", .array(layer.adaptedProjections.map { .string($0.rawValue) }))
+    object.append("causal", .bool(layer.causal))
+    object.append("biases", .array(layer.biases.keys.sorted().map { .string($0.rawValue) }))
+    object.append("rope_theta", layer.ropeTheta.map { .double($0) } ?? .null)
+    object.append("use_rslora", .bool(layer.useRSLoRA))
+    object.append("lengths", problem.keyLengths.map { .array($0.map { .int($0) }) } ?? .null)
+  }
+
+  /// The execution options as JSON members.
+  public static func appendExecution(_ options: ExecutionOptions, to object: inout JSONObject) {
+    object.append("threads", .int(options.parallelism.threads))
+    object.append("backend", .string(options.parallelism.backendName))
+    object.append("kernels", .string(options.instructionSet.rawValue))
   }
 }

@@ -2,17 +2,13 @@ import CLoRAGradKernels
 import CLoRAGradOpenMP
 import LoRAGrad
 
-/// The OpenMP backend: the tiles run inside the C target's own `#pragma omp parallel for`
-/// (dynamic schedule, one tile at a time) with `num_threads(threads)`.
-public struct OpenMPBackend: TileBackend {
-  /// "openmp".
-  public let name = "openmp"
-  /// An OpenMP backend.
-  public init() {}
+/// The OpenMP backend: the tiles of each phase run inside the C target's own parallel region
+/// with `num_threads(threads)`, each thread claiming tiles from a shared counter.
+struct OpenMPBackend: PhaseBackend {
+  let name = "openmp"
 
-  /// Runs the tiles in an OpenMP parallel loop on `threads` threads.
-  public func run(tiles count: Int, threads: Int, tile: lgk_tile_fn, context: UnsafeRawPointer) {
-    lgomp_parallel_tiles(tile, context, Int64(count), Int32(clamping: threads))
+  func run(_ phase: UnsafePointer<lgk_phase>, scratch: UnsafeMutablePointer<Float>, scratchStride: Int, workers: Int) {
+    lgomp_run_phase(phase, scratch, Int64(scratchStride), Int32(clamping: workers))
   }
 }
 

@@ -4,42 +4,38 @@ import LoRAGradCommandLine
 /// `loragrad profile`: one path in a steady-state loop, for `perf record` to sample.
 enum ProfileCommand {
   static let help = """
-    usage: loragrad profile [--method exact|poly] [--seconds S] [--length L] [--threads N] [--backend B]
+    usage: loragrad profile [--method exact|poly] [--causal] [--seconds S] [--length L] [--threads N] [--backend B] [--isa I]
 
-    Runs one path over and over on an embedded problem for S seconds (default 10) so that
-    `perf record -e cpu-clock -g -- loragrad profile …` samples its steady state; the C kernels
-    carry the prefix lgk_ (lgomp_ for the OpenMP loop) and show by name in `perf report`.
-    exact: N = 1, L = 4096, D = 64, H = 1.  poly: N = 1, L = 65536, D = 16 (h = 16), R = 0.5, ε = 1e-3.
-    Prints the iterations and mean seconds per iteration on stderr.
+    Runs one path (forward and backward) over and over on an embedded problem for S seconds
+    (default 10) so that `perf record -e cpu-clock -g -- loragrad profile …` samples its steady
+    state; the C kernels carry the prefix lgk_ (lgomp_ for the OpenMP loop) and show by name in
+    `perf report`. exact: N = 1, L = 4096, D = 64, H = 1.  poly: N = 1, L = 65536, D = 16 (h = 16),
+    R = 0.5, ε = 1e-3. Prints the iterations and mean seconds per iteration on stderr.
 
     options:
       --method M           exact (default) or poly
+      --causal             the causal mask
       --seconds S          how long to loop (default 10)
       --length L           sequence length (default 4096 for exact, 65536 for poly)
-    \(ParallelismOptions.help)
+    \(ExecutionArguments.help)
     """
 
   static func run(_ arguments: inout Arguments) throws {
     let method = try arguments.choice("--method", default: "exact", from: ["exact", "poly"])
+    let causal = arguments.flag("--causal")
     let duration = try arguments.number("--seconds", default: 10, expected: "a number of seconds > 0") { $0 > 0 && $0.isFinite }
     let length = try arguments.integer("--length", default: method == "exact" ? 4096 : 65536, in: 1...1 << 24)
-    let options = try ParallelismOptions(&arguments)
+    let execution = try ExecutionArguments(&arguments)
     try arguments.finish()
-    let problem: AttentionProblem
-    let chosen: GradientMethod
-    if method == "exact" {
-      problem = try .synthetic(length: length, width: 64, heads: 1, rank: 8, seed: 0)
-      chosen = .exact
-    } else {
-      problem = try .synthetic(length: length, width: 16, heads: 1, rank: 8, normBound: 0.5, seed: 0)
-      chosen = .polynomial(tolerance: 1e-3)
-    }
+    let problem = method == "exact"
+      ? try DemoProblems.exact(length: length, causal: causal) : try DemoProblems.polynomial(length: length, causal: causal)
+    let chosen: AttentionMethod = method == "exact" ? .exact : .polynomial(tolerance: 1e-3)
     var iterations = 0
     var elapsed = 0.0
     while elapsed < duration {
-      elapsed += try Stopwatch.measure { try problem.gradients(method: chosen, parallelism: options.parallelism) }.seconds
+      elapsed += try Stopwatch.measure { try problem.gradients(method: chosen, options: execution.options) }.seconds
       iterations += 1
     }
-    standardError("profile \(method): \(iterations) iterations, \(formatted(elapsed / Double(iterations), digits: 4)) s each, \(options.parallelism)")
+    standardError("profile \(method)\(causal ? " causal" : ""): \(iterations) iterations, \(formatted(elapsed / Double(iterations), digits: 4)) s each, \(execution.options.parallelism)")
   }
 }

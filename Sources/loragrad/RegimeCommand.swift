@@ -1,34 +1,33 @@
 import LoRAGrad
 import LoRAGradCommandLine
+import LoRAGradIO
 
 /// `loragrad regime <problem-dir> --tol ε`: which side of the phase transition a problem is on.
 enum RegimeCommand {
   static let help = """
-    usage: loragrad regime <problem-dir> [--tol ε] [--threads N] [--backend B]
+    usage: loragrad regime <problem-dir> [--tol ε] [--threads N] [--backend B] [--isa I]
 
     Projects the inputs, measures the norm bound R = max‖√β Q_i‖·max‖√β (K_j − μ)‖ and the entry
-    bound Γ, and prints one JSON line: "verdict" ("poly" when a polynomial of degree g meets ε
-    and its rank C(h + g, g) makes it cheaper than the exact path, "exact" otherwise), R, Γ, the
-    degree and rank, the predicted seconds of both paths, and the crossover L for this h and R.
+    bounds Γ, and prints one JSON line: "verdict" ("poly" when a polynomial of degree g meets ε
+    and its C(h + g, g) features make it cheaper than the exact path, "exact" otherwise), R, Γ,
+    the degree and feature count, the predicted one-thread seconds of both paths, and the
+    crossover L for this h and R.
 
     options:
       --tol ε              tolerance in (0, 1) (default 1e-3)
-    \(ParallelismOptions.help)
+    \(ExecutionArguments.help)
     """
 
   static func run(_ arguments: inout Arguments) throws {
     let tolerance = try ToleranceOption.parse(&arguments)
-    let options = try ParallelismOptions(&arguments)
+    let execution = try ExecutionArguments(&arguments)
     let directory = try arguments.positional("problem directory")
     try arguments.finish()
-    let problem = try AttentionProblem(directory: directory)
-    let regime = try problem.regime(tolerance: tolerance, parallelism: options.parallelism)
-    var summary = JSONObject([
-      ("tolerance", .double(tolerance)),
-      ("length", .int(problem.sequenceLength)),
-      ("head_width", .int(problem.headWidth)),
-      ("threads", .int(options.parallelism.threads)),
-    ])
+    let problem = try ProblemDirectory.load(directory)
+    let regime = try problem.regime(settings: PolynomialSettings(tolerance: tolerance), options: execution.options)
+    var summary = JSONObject([("tolerance", .double(tolerance))])
+    RegimeJSON.appendExecution(execution.options, to: &summary)
+    RegimeJSON.appendProblem(problem, to: &summary)
     RegimeJSON.append(regime, to: &summary)
     print(summary.description)
   }

@@ -8,11 +8,12 @@ import LoRAGradCommandLine
 let toolHelp = """
   usage: loragrad <command> [options]
 
-  LoRAGrad computes the loss and LoRA adapter gradients of softmax attention on CPU cores.
+  LoRAGrad computes the LoRA adapter gradients of softmax attention layers on CPU cores.
 
   commands:
-    demo       the exact path on an embedded default problem (no files needed)
-    grad       gradients of a problem directory of .npy files, written to --out
+    demo       both paths, causal and not, on embedded problems (no files needed)
+    grad       the loss (with y.npy), every adapter gradient and dX of a problem directory
+    forward    the layer's output Z (and lse) of a problem directory
     regime     the phase-transition verdict (polynomial or exact) for a problem directory
     profile    one path in a steady-state loop, for perf record
     help       this text; `loragrad <command> --help` for a command's options
@@ -23,6 +24,7 @@ let toolHelp = """
 let tool = CommandTable(tool: "loragrad", help: toolHelp, commands: [
   "demo": (DemoCommand.help, DemoCommand.run),
   "grad": (GradCommand.help, GradCommand.run),
+  "forward": (ForwardCommand.help, ForwardCommand.run),
   "regime": (RegimeCommand.help, RegimeCommand.run),
   "profile": (ProfileCommand.help, ProfileCommand.run),
 ])

@@ -1,5 +1,7 @@
 import Foundation
-import LoRAGrad
+@testable import LoRAGrad
+import LoRAGradIO
+import LoRAGradCommandLine
 import XCTest
 
 /// The `loragrad` executable end to end: output files, the JSON line, exit codes and messages.
@@ -19,7 +21,7 @@ final class CommandLineTests: XCTestCase {
   }
 
   func testGradWritesEveryGradientAndOneJSONLine() throws {
-    let problem = try AttentionProblem.synthetic(sequences: 2, length: 40, width: 16, heads: 2, rank: 2, adapted: [.query, .value], seed: 3)
+    let problem = try AttentionProblem.synthetic(sequences: 2, length: 40, width: 16, heads: 2, loraRank: 2, adapted: [.query, .value], seed: 3)
     let input = scratch("in"), output = scratch("out")
     try problem.write(directory: input)
     let outcome = try run(["grad", input, "--out", output, "--threads", "2", "--backend", "openmp"])
@@ -30,23 +32,23 @@ final class CommandLineTests: XCTestCase {
     XCTAssertEqual(summary["threads"] as? Int, 2)
     XCTAssertNotNil(summary["seconds"] as? Double)
     let written = try Gradients(directory: output)
-    let reference = ReferenceAttention.gradients(problem)
+    let reference = try problem.gradients(method: .reference, options: .serial)
     XCTAssertEqual(Set(written.adapters.keys), [.query, .value])
-    XCTAssertEqual(summary["loss"] as? Double ?? 0, reference.loss, accuracy: 1e-4 * reference.loss)
-    assertClose(written, reference, tolerance: FlashAttention.roundingTolerance(problem))
+    XCTAssertEqual(summary["loss"] as? Double ?? 0, reference.loss!, accuracy: RoundingModel.relativeTolerance(problem) * reference.loss!)
+    assertWithinRoundingModel(written, reference, problem: problem)
     let files = try FileManager.default.contentsOfDirectory(atPath: output).sorted()
-    XCTAssertEqual(files, ["grad_lora_a_q.npy", "grad_lora_a_v.npy", "grad_lora_b_q.npy", "grad_lora_b_v.npy", "loss.npy"])
+    XCTAssertEqual(files, ["grad_lora_a_q.npy", "grad_lora_a_v.npy", "grad_lora_b_q.npy", "grad_lora_b_v.npy", "grad_x.npy", "loss.npy"])
   }
 
   func testPolynomialMethodReportsTheRegime() throws {
-    let problem = try AttentionProblem.synthetic(length: 64, width: 16, heads: 1, rank: 2, normBound: 0.5, seed: 4)
+    let problem = try AttentionProblem.synthetic(length: 64, width: 16, heads: 1, loraRank: 2, normBound: 0.5, seed: 4)
     let input = scratch("in"), output = scratch("out")
     try problem.write(directory: input)
     let outcome = try run(["grad", input, "--out", output, "--method", "poly", "--tol", "1e-3", "--check", "4"])
     XCTAssertEqual(outcome.status, 0, outcome.standardError)
     let summary = try jsonLine(outcome.standardOutput)
     XCTAssertEqual(summary["path"] as? String, "poly")
-    for key in ["degree", "rank", "bound", "gamma", "error_bound", "predicted_exact_seconds", "predicted_poly_seconds", "observed_error_p"] {
+    for key in ["degree", "feature_count", "bound", "gamma", "gamma_centred", "error_bound", "predicted_exact_seconds", "predicted_poly_seconds", "observed_error_p"] {
       XCTAssertNotNil(summary[key], key)
     }
     XCTAssertLessThanOrEqual(summary["observed_error_p"] as? Double ?? 1, summary["error_bound"] as? Double ?? 0)
@@ -54,20 +56,21 @@ final class CommandLineTests: XCTestCase {
     let degree = try XCTUnwrap(summary["degree"] as? Int)
     XCTAssertEqual(summary["blocks_per_degree"] as? [String: Int], [String(degree): 1])
     let exactFlops = try XCTUnwrap(summary["predicted_exact_flops"] as? Double)
-    XCTAssertEqual(exactFlops, 14 * 64 * 64 * 16)
-    XCTAssertGreaterThan(try XCTUnwrap(summary["predicted_poly_flops"] as? Double), 0)
+    XCTAssertEqual(exactFlops, 12 * 64 * 64 * 16)
+    let featureCount = try XCTUnwrap(summary["feature_count"] as? Int)
+    XCTAssertEqual(try XCTUnwrap(summary["predicted_poly_flops"] as? Double), Double(64 * 4 * featureCount * (2 * 16 + 7) * 16))
     XCTAssertNotNil(summary["rounding_error"] as? Double)
   }
 
   func testPolynomialRefusesLargeLogitsAndAutoFallsBack() throws {
-    let problem = try AttentionProblem.synthetic(length: 48, width: 8, heads: 1, rank: 2, normBound: 200, seed: 5)
+    let problem = try AttentionProblem.synthetic(length: 48, width: 8, heads: 1, loraRank: 2, normBound: 200, seed: 5)
     let input = scratch("in"), output = scratch("out")
     try problem.write(directory: input)
     let refused = try run(["grad", input, "--out", output, "--method", "poly"])
     XCTAssertEqual(refused.status, 2)
     XCTAssertTrue(refused.standardError.contains("R = "), refused.standardError)
     XCTAssertTrue(refused.standardError.contains("degree above 24"), refused.standardError)
-    XCTAssertTrue(refused.standardError.contains("rank above C(8+24, 24) ≈ 1.05e+07"), refused.standardError)
+    XCTAssertTrue(refused.standardError.contains("feature count above C(8+24, 24) ≈ 1.05e+07"), refused.standardError)
     XCTAssertFalse(FileManager.default.fileExists(atPath: output), "a refused run must leave no output")
     let auto = try run(["grad", input, "--out", output, "--method", "auto"])
     XCTAssertEqual(auto.status, 0, auto.standardError)
@@ -78,7 +81,7 @@ final class CommandLineTests: XCTestCase {
   }
 
   func testBadOptionsExitTwoNamingTheArgument() throws {
-    let problem = try AttentionProblem.synthetic(length: 8, width: 4, rank: 1, seed: 6)
+    let problem = try AttentionProblem.synthetic(length: 8, width: 4, loraRank: 1, seed: 6)
     let input = scratch("in"), output = scratch("out")
     try problem.write(directory: input)
     let cases: [([String], String)] = [
@@ -103,7 +106,7 @@ final class CommandLineTests: XCTestCase {
   }
 
   func testOutputPathThatIsAFileIsRefused() throws {
-    let problem = try AttentionProblem.synthetic(length: 8, width: 4, rank: 1, seed: 7)
+    let problem = try AttentionProblem.synthetic(length: 8, width: 4, loraRank: 1, seed: 7)
     let input = scratch("in"), output = scratch("file")
     try problem.write(directory: input)
     _ = FileManager.default.createFile(atPath: output, contents: Data("not a directory".utf8))
@@ -120,12 +123,19 @@ final class CommandLineTests: XCTestCase {
     }
   }
 
-  func testDemoRunsOnTheEmbeddedProblem() throws {
+  /// The demo's printed numbers are the library's: the losses of parts 1a and 1b against a call.
+  func testDemoPrintsWhatTheLibraryComputes() throws {
     let outcome = try run(["demo", "--length", "256", "--poly-length", "512", "--threads", "2"])
     XCTAssertEqual(outcome.status, 0, outcome.standardError)
-    XCTAssertTrue(outcome.standardOutput.contains("GFLOP/s"), outcome.standardOutput)
-    XCTAssertTrue(outcome.standardOutput.contains("loss"), outcome.standardOutput)
-    XCTAssertTrue(outcome.standardOutput.contains("speedup"), outcome.standardOutput)
-    XCTAssertTrue(outcome.standardOutput.contains("regime verdict"), outcome.standardOutput)
+    let losses = outcome.standardOutput.split(separator: "\n").filter { $0.hasPrefix("  loss") }
+      .compactMap { Double($0.split(separator: " ").last ?? "") }
+    XCTAssertEqual(losses.count, 2, outcome.standardOutput)
+    for (index, causal) in [false, true].enumerated() where index < losses.count {
+      let expected = try DemoProblems.exact(length: 256, causal: causal).gradients(method: .exact, options: .dispatch(threads: 2)).loss!
+      XCTAssertEqual(losses[index], expected, "demo part 1\(causal ? "b" : "a")")
+    }
+    for text in ["GFLOP/s", "speedup", "regime verdict", "2b. polynomial vs exact, causal"] {
+      XCTAssertTrue(outcome.standardOutput.contains(text), text)
+    }
   }
 }

@@ -1,5 +1,6 @@
 import Foundation
-import LoRAGrad
+@testable import LoRAGrad
+import LoRAGradIO
 import XCTest
 
 /// A fresh, uniquely named directory under the system temporary directory (not yet created),
@@ -76,4 +77,52 @@ func ioTestTensor(_ shape: [Int], seed: Int) -> Tensor {
   let count = shape.reduce(1, *)
   let scalars = (0..<count).map { i in Float((i &* 37 &+ seed &* 101) % 97 - 48) / 64 }
   return try! Tensor(shape: shape, scalars: scalars)
+}
+
+// MARK: - The squared-loss problem as the file-level tests build it
+
+extension AttentionProblem {
+  /// A squared-loss problem from its tensors (the layer built from the weights and adapters).
+  init(
+    inputs: Tensor, targets: Tensor, frozenWeights: [Projection: Tensor], adapters: [Projection: LoRAAdapter], heads: Int,
+    alpha: Double? = nil, beta: Double? = nil
+  ) throws {
+    try self.init(
+      layer: AttentionLayer(frozenWeights: frozenWeights, adapters: adapters, heads: heads, alpha: alpha, beta: beta),
+      inputs: inputs, objective: .squaredError(targets: targets))
+  }
+
+  /// Y of a squared-loss problem.
+  var targets: Tensor {
+    guard case .squaredError(let targets) = objective else { fatalError("not a squared-loss problem") }
+    return targets
+  }
+}
+
+extension AttentionProblem {
+  /// The problem stored in a directory.
+  init(directory: String) throws { self = try ProblemDirectory.load(directory) }
+  /// Writes the problem into a directory.
+  func write(directory: String) throws { try ProblemDirectory.write(self, to: directory) }
+  var frozenWeights: [Projection: Tensor] { layer.frozenWeights }
+  var adapters: [Projection: LoRAAdapter] { layer.adapters }
+  var heads: Int { layer.heads }
+  var alpha: Double { layer.alpha }
+  var beta: Double { layer.beta }
+  var adaptedProjections: [Projection] { layer.adaptedProjections }
+  var modelWidth: Int { layer.modelWidth }
+  var headWidth: Int { layer.headWidth }
+  var loraRank: Int { layer.loraRank }
+}
+
+extension Gradients {
+  /// The gradients stored in a directory.
+  init(directory: String) throws { self = try GradientFiles.read(directory) }
+  /// Writes the gradients into a directory.
+  func write(directory: String) throws { try GradientFiles.write(self, to: directory) }
+}
+
+/// Gradients with no adapters and a one-entry dX, for the output-directory tests.
+func emptyGradients() -> Gradients {
+  Gradients(loss: 1, adapters: [:], input: ioTestTensor([1], seed: 0), path: .exact)
 }

@@ -1,5 +1,6 @@
 import Foundation
-import LoRAGrad
+@testable import LoRAGrad
+import LoRAGradIO
 import XCTest
 
 final class JSONObjectTests: XCTestCase {

@@ -7,9 +7,9 @@ final class MonomialBasisTests: XCTestCase {
     for (h, g, expected) in [(16, 2, 153), (16, 3, 969), (4, 0, 1), (1, 5, 6), (3, 4, 35)] {
       let basis = MonomialBasis(variables: h, degree: g)
       XCTAssertEqual(basis.count, expected)
-      XCTAssertEqual(MonomialBasis.rank(variables: h, degree: g), expected)
+      XCTAssertEqual(MonomialBasis.featureCount(variables: h, degree: g), expected)
       for t in 0...g {
-        XCTAssertEqual(basis.prefixCount[t], MonomialBasis.rank(variables: h, degree: t))
+        XCTAssertEqual(basis.prefixCount[t], MonomialBasis.featureCount(variables: h, degree: t))
         XCTAssertTrue(basis.totalDegree[..<basis.prefixCount[t]].allSatisfy { $0 <= t })
       }
     }

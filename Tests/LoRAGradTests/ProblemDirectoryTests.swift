@@ -1,5 +1,6 @@
 import Foundation
-import LoRAGrad
+@testable import LoRAGrad
+import LoRAGradIO
 import XCTest
 
 final class ProblemDirectoryTests: XCTestCase {
@@ -76,7 +77,8 @@ final class ProblemDirectoryTests: XCTestCase {
       ],
       into: directory)
     let loaded = try AttentionProblem(directory: directory)
-    XCTAssertEqual(loaded.inputs.shape, [1, 3, 4])
+    XCTAssertEqual(loaded.inputs.shape, [3, 4], "a [L, D] input stays [L, D] (one sequence)")
+    XCTAssertEqual(try loaded.gradients(options: .serial).input?.shape, [3, 4])
     XCTAssertEqual(loaded.heads, 1)
     XCTAssertEqual(loaded.alpha, 2)
     XCTAssertEqual(loaded.beta, 0.5)
@@ -96,7 +98,7 @@ final class ProblemDirectoryTests: XCTestCase {
   func testFloat64ProblemDirectoryGivesTheReferenceGradients() throws {
     for adapted in [[Projection.query, .value], Projection.allCases] {
       let source = try AttentionProblem.synthetic(
-        sequences: 2, length: 37, width: 16, heads: 2, rank: 3, adapted: Set(adapted), alpha: 5, normBound: 1, seed: 21)
+        sequences: 2, length: 37, width: 16, heads: 2, loraRank: 3, adapted: Set(adapted), alpha: 5, normBound: 1, seed: 21)
       let directory = ioScratchPath(self, "float64")
       try source.write(directory: directory)
       var tensors: [(String, Tensor)] = [("x", source.inputs), ("y", source.targets)]
@@ -117,9 +119,9 @@ final class ProblemDirectoryTests: XCTestCase {
       let loaded = try AttentionProblem(directory: directory)
       XCTAssertEqual(loaded.inputs.scalars, source.inputs.scalars)
       XCTAssertEqual(loaded.adaptedProjections, adapted)
-      let reference = try loaded.gradients(method: .reference, parallelism: .serial)
-      let exact = try loaded.gradients(method: .exact, parallelism: .dispatch(threads: 2))
-      assertClose(exact, reference, tolerance: FlashAttention.roundingTolerance(loaded), "float64 files, \(adapted)")
+      let reference = try loaded.gradients(method: .reference, options: ExecutionOptions(parallelism: .serial))
+      let exact = try loaded.gradients(method: .exact, options: ExecutionOptions(parallelism: .dispatch(threads: 2)))
+      assertClose(exact, reference, tolerance: RoundingModel.relativeTolerance(loaded), "float64 files, \(adapted)")
     }
   }
 
@@ -129,14 +131,83 @@ final class ProblemDirectoryTests: XCTestCase {
     XCTAssertEqual(try AttentionProblem(directory: directory).adaptedProjections, [.key])
   }
 
-  func testConfigUnknownKeysAndNullsAreAccepted() throws {
+  func testConfigNullsMeanTheDefault() throws {
     let directory = try writtenProblem()
-    writeIOFixture(
-      Array(#"{"heads": 2, "alpha": null, "comment": "hi", "beta": 0.25}"#.utf8), to: directory + "/config.json")
+    writeIOFixture(Array(#"{"heads": 2, "alpha": null, "beta": 0.25, "causal": null}"#.utf8), to: directory + "/config.json")
     let loaded = try AttentionProblem(directory: directory)
     XCTAssertEqual(loaded.heads, 2)
     XCTAssertEqual(loaded.alpha, 2)
     XCTAssertEqual(loaded.beta, 0.25)
+    XCTAssertFalse(loaded.layer.causal)
+  }
+
+  /// A silently ignored key (a misspelt "causal") would give wrong gradients: unknown keys are
+  /// errors naming the key, and so are duplicates.
+  func testConfigUnknownAndDuplicateKeysAreErrors() throws {
+    let directory = try writtenProblem()
+    for (text, mentioned) in [(#"{"heads": 2, "casual": true}"#, "\"casual\""), (#"{"comment": "hi"}"#, "\"comment\""),
+                              (#"{"heads": 1, "heads": 2}"#, "twice")] {
+      writeIOFixture(Array(text.utf8), to: directory + "/config.json")
+      assertIOError(try AttentionProblem(directory: directory), mentions: [directory + "/config.json", mentioned], matches: isInvalidFile)
+    }
+  }
+
+  // MARK: - The layer form (SPEC §5)
+
+  /// Every layer-form file and key round-trips: dz.npy, b_μ.npy, causal, use_rslora, rope_theta,
+  /// lengths; and `lora_alpha` is read as a synonym of `alpha`.
+  func testLayerFormRoundTrip() throws {
+    let problem = try AttentionProblem.synthetic(.all, sequences: 2, length: 12, width: 8, heads: 2, loraRank: 2, seed: 3)
+    let directory = ioScratchPath(self, "layer")
+    try ProblemDirectory.write(problem, to: directory)
+    let files = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
+    XCTAssertEqual(files.filter { $0.hasPrefix("b_") }, ["b_k.npy", "b_q.npy", "b_v.npy"])
+    XCTAssertTrue(files.contains("dz.npy") && !files.contains("y.npy"), "\(files)")
+    let loaded = try ProblemDirectory.load(directory)
+    XCTAssertEqual(loaded.layer.biases, problem.layer.biases)
+    XCTAssertTrue(loaded.layer.causal)
+    XCTAssertTrue(loaded.layer.useRSLoRA)
+    XCTAssertEqual(loaded.layer.ropeTheta, 10_000)
+    XCTAssertEqual(loaded.keyLengths, problem.keyLengths)
+    assertBitIdentical(try loaded.gradients(options: .serial), try problem.gradients(options: .serial), "reloaded")
+    writeIOFixture(Array(#"{"heads": 2, "lora_alpha": 5, "r": 2}"#.utf8), to: directory + "/config.json")
+    let synonym = try ProblemDirectory.load(directory)
+    XCTAssertEqual(synonym.layer.alpha, 5)
+    writeIOFixture(Array(#"{"heads": 2, "lora_alpha": 5, "alpha": 4}"#.utf8), to: directory + "/config.json")
+    assertIOError(try ProblemDirectory.load(directory), mentions: ["lora_alpha", "disagree"], matches: isInvalidFile)
+    writeIOFixture(Array(#"{"heads": 2, "r": 3}"#.utf8), to: directory + "/config.json")
+    assertIOError(try ProblemDirectory.load(directory), mentions: [directory + "/config.json", "\"r\""], matches: isInvalidFile)
+  }
+
+  /// Bad layer-form values name the file or key: a length of 0 or > L, the wrong number of
+  /// lengths, θ ≤ 0, a bias of the wrong size, dz of the wrong shape, both y.npy and dz.npy, and a
+  /// stray file that looks like an input.
+  func testLayerFormErrorsNameTheFileOrKey() throws {
+    let problem = try AttentionProblem.synthetic(LayerFeatures(biases: true, upstream: true), sequences: 2, length: 6, width: 4, seed: 4)
+    let directory = ioScratchPath(self, "layer")
+    try ProblemDirectory.write(problem, to: directory)
+    let config = directory + "/config.json"
+    for (text, mentioned) in [(#"{"lengths": [0, 3]}"#, "1…L"), (#"{"lengths": [7, 3]}"#, "1…L"), (#"{"lengths": [3]}"#, "one key length per sequence"),
+                              (#"{"rope_theta": -1}"#, "rope_theta"), (#"{"causal": 1}"#, "true or false"), (#"{"lengths": [1.5, 2]}"#, "integers")] {
+      writeIOFixture(Array(text.utf8), to: config)
+      assertIOError(try ProblemDirectory.load(directory), mentions: [config, mentioned], matches: isInvalidFile)
+    }
+    try FileManager.default.removeItem(atPath: config)
+    writeIOFixture(NumPyArray.encode(ioTestTensor([5], seed: 1)), to: directory + "/b_k.npy")
+    assertIOError(try ProblemDirectory.load(directory), mentions: [directory + "/b_k.npy", "[4]"], matches: { if case .shapeMismatch = $0 { return true }; return false })
+    try ProblemDirectory.write(problem, to: directory)
+    writeIOFixture(NumPyArray.encode(ioTestTensor([2, 5, 4], seed: 1)), to: directory + "/dz.npy")
+    assertIOError(try ProblemDirectory.load(directory), mentions: [directory + "/dz.npy", "like X"], matches: { if case .shapeMismatch = $0 { return true }; return false })
+    try ProblemDirectory.write(problem, to: directory)
+    writeIOFixture(NumPyArray.encode(ioTestTensor([2, 6, 4], seed: 1)), to: directory + "/y.npy")
+    assertIOError(try ProblemDirectory.load(directory), mentions: [directory + "/dz.npy", "ambiguous"], matches: isFileSystem)
+    try FileManager.default.removeItem(atPath: directory + "/y.npy")
+    for stray in ["b_x.npy", "lora_a_o.npy", "w_out.npy"] {
+      writeIOFixture(NumPyArray.encode(ioTestTensor([4], seed: 1)), to: directory + "/" + stray)
+      assertIOError(try ProblemDirectory.load(directory), mentions: [directory + "/" + stray, "not a known input"], matches: isFileSystem)
+      try FileManager.default.removeItem(atPath: directory + "/" + stray)
+    }
+    XCTAssertNoThrow(try ProblemDirectory.load(directory))
   }
 
   // MARK: - Errors
@@ -243,16 +314,17 @@ final class ProblemDirectoryTests: XCTestCase {
       adapters: Dictionary(
         uniqueKeysWithValues: Projection.allCases.enumerated().map { i, p in
           (p, LoRAAdapter(a: ioTestTensor([2, 4], seed: i), b: ioTestTensor([4, 2], seed: i + 5)))
-        }))
+        }), input: ioTestTensor([3, 4], seed: 9), path: .exact)
     try all.write(directory: directory)
-    let some = Gradients(loss: 2.5, adapters: [.value: all.adapters[.value]!])
+    let some = Gradients(loss: 2.5, adapters: [.value: all.adapters[.value]!], input: all.input, path: .exact)
     try some.write(directory: directory)
     XCTAssertEqual(
       try FileManager.default.contentsOfDirectory(atPath: directory).sorted(),
-      ["grad_lora_a_v.npy", "grad_lora_b_v.npy", "loss.npy"])
+      ["grad_lora_a_v.npy", "grad_lora_b_v.npy", "grad_x.npy", "loss.npy"])
     let loaded = try Gradients(directory: directory)
     XCTAssertEqual(loaded.loss, 2.5)
     XCTAssertEqual(loaded.adapters, some.adapters)
+    XCTAssertEqual(loaded.input, some.input)
     try all.write(directory: directory)
     let reloaded = try Gradients(directory: directory)
     XCTAssertEqual(reloaded.loss, all.loss)
@@ -263,6 +335,6 @@ final class ProblemDirectoryTests: XCTestCase {
   func testGradientWriteIntoAFileFails() throws {
     let path = ioScratchPath(self, "grads")
     writeIOFixture([1], to: path)
-    assertIOError(try Gradients(loss: 1, adapters: [:]).write(directory: path), mentions: [path], matches: isFileSystem)
+    assertIOError(try emptyGradients().write(directory: path), mentions: [path], matches: isFileSystem)
   }
 }

@@ -1,5 +1,6 @@
 import Foundation
-import LoRAGrad
+@testable import LoRAGrad
+import LoRAGradIO
 import XCTest
 
 /// Bad input through the `loragrad` executable (issue 5 item 1, SPEC §6): every case exits with
@@ -199,7 +200,7 @@ final class RobustnessCommandLineTests: XCTestCase {
       ("x and y both wider than w", {
         self.replace("x.npy", in: $0, with: self.npy([2, 3, 8]))
         self.replace("y.npy", in: $0, with: self.npy([2, 3, 8]))
-      }, { ["\($0)/w_q.npy", "[8, 8]", "[4, 4]"] }),
+      }, { ["\($0)/x.npy", "[N, L, 4]", "[2, 3, 8]"] }),
     ])
   }
 
@@ -303,13 +304,13 @@ final class RobustnessCommandLineTests: XCTestCase {
     try assertEachRejected([
       ("L = 0", both([2, 0, 4]), { ["\($0)/x.npy", "L ≥ 1", "[2, 0, 4]"] }),
       ("N = 0", both([0, 3, 4]), { ["\($0)/x.npy", "N ≥ 1", "[0, 3, 4]"] }),
-      ("2-D with L = 0", both([0, 4]), { ["\($0)/x.npy", "[1, 0, 4]"] }),
+      ("2-D with L = 0", both([0, 4]), { ["\($0)/x.npy", "L ≥ 1", "[0, 4]"] }),
       ("D = 0", { dir in
         both([2, 3, 0])(dir)
         for w in ["w_q.npy", "w_k.npy", "w_v.npy"] { self.replace(w, in: dir, with: self.npy([0, 0])) }
         for f in ["lora_a_q.npy", "lora_a_v.npy"] { self.replace(f, in: dir, with: self.npy([2, 0])) }
         for f in ["lora_b_q.npy", "lora_b_v.npy"] { self.replace(f, in: dir, with: self.npy([0, 2])) }
-      }, { ["\($0)/x.npy", "D ≥ 1"] }),
+      }, { ["\($0)/w_q.npy", "D ≥ 1"] }),
     ])
   }
 
@@ -318,7 +319,8 @@ final class RobustnessCommandLineTests: XCTestCase {
   func testMissingFilesAndDirectories() throws {
     var cases: [(label: String, damage: (String) throws -> Void, mentions: (String) -> [String])] = []
     for file in ["x.npy", "y.npy", "w_q.npy", "w_k.npy", "w_v.npy"] {
-      cases.append(("missing \(file)", { try self.remove(file, in: $0) }, { ["\($0)/\(file)", "no such file"] }))
+      let reason = file == "y.npy" ? "dz.npy" : "no such file"  // a problem needs y.npy or dz.npy
+      cases.append(("missing \(file)", { try self.remove(file, in: $0) }, { ["\($0)/\(file)", reason] }))
     }
     cases.append(("x.npy is a directory", { dir in
       try self.remove("x.npy", in: dir)
@@ -424,12 +426,12 @@ final class RobustnessCommandLineTests: XCTestCase {
   // MARK: - Numbers beyond Float32 (a finite config that must not crash the tool)
 
   /// Finite but huge α or β in config.json: β or α/r beyond Float32 is refused by name; α = 1e20
-  /// keeps every weight finite but overflows the logits, so `poly` refuses (R is not finite),
+  /// keeps every weight finite but overflows the logits, so `poly` refuses (R far beyond any degree),
   /// `exact` and `auto` report the overflow; each exits 2 with one line and writes nothing, and
   /// `regime` answers with the exact verdict.
   func testHugeButFiniteConfigIsRefusedWithoutWritingAnything() throws {
     for (config, method, mention) in [
-      (#"{"alpha": 1e20}"#, "auto", "Float32"), (#"{"alpha": 1e20}"#, "poly", "not finite"),
+      (#"{"alpha": 1e20}"#, "auto", "Float32"), (#"{"alpha": 1e20}"#, "poly", "R = "),
       (#"{"alpha": 1e20}"#, "exact", "Float32"), (#"{"beta": 1e39}"#, "exact", "beta"),
       (#"{"alpha": 1e45}"#, "auto", "alpha"),
     ] {

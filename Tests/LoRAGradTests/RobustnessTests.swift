@@ -1,5 +1,6 @@
 import Foundation
-import LoRAGrad
+@testable import LoRAGrad
+import LoRAGradIO
 import XCTest
 
 /// Bad input at the library level (issue 5 item 1) for what NumPyFormatTests and
@@ -39,9 +40,9 @@ final class RobustnessTests: XCTestCase {
   // MARK: - AttentionProblem validation
 
   func testInputAndTargetShapesMustAgree() {
-    assertIOError(try problem(y: ioTestTensor([n, l + 1, d], seed: 2)), mentions: ["y", "[2, 3, 4]", "[2, 4, 4]"], matches: isShape("y"))
-    assertIOError(try problem(y: ioTestTensor([l, d], seed: 2)), mentions: ["[2, 3, 4]", "[3, 4]"], matches: isShape("y"))
-    assertIOError(try problem(x: ioTestTensor([1, n, l, d], seed: 1)), mentions: ["[N, L, D]"], matches: isShape("x"))
+    assertIOError(try problem(y: ioTestTensor([n, l + 1, d], seed: 2)), mentions: ["Y", "[2, 3, 4]", "[2, 4, 4]"], matches: isShape("Y"))
+    assertIOError(try problem(y: ioTestTensor([l, d], seed: 2)), mentions: ["[2, 3, 4]", "[3, 4]"], matches: isShape("Y"))
+    assertIOError(try problem(x: ioTestTensor([1, n, l, d], seed: 1)), mentions: ["[N, L, D]"], matches: isShape("X"))
     // A 2-D x is one sequence, and then a 2-D y matches it.
     XCTAssertNoThrow(try problem(x: ioTestTensor([l, d], seed: 1), y: ioTestTensor([l, d], seed: 2)))
   }
@@ -51,27 +52,28 @@ final class RobustnessTests: XCTestCase {
       let empty = Tensor(zeros: shape)
       let w = shape.last == 0 ? weights(0) : weights()
       assertIOError(
-        try problem(x: empty, y: empty, weights: w, adapters: [:]), mentions: ["x", "L ≥ 1"], matches: isShape("x"))
+        try problem(x: empty, y: empty, weights: w, adapters: [:]), mentions: shape.last == 0 ? ["W_q", "D ≥ 1"] : ["X", "L ≥ 1"],
+        matches: isShape(shape.last == 0 ? "W_q" : "X"))
     }
   }
 
   func testFrozenWeightsMustBeDByDAndPresent() {
     var w = weights()
     w[.key] = ioTestTensor([d, d + 1], seed: 3)
-    assertIOError(try problem(weights: w), mentions: ["w_k", "[4, 4]", "[4, 5]"], matches: isShape("w_k"))
+    assertIOError(try problem(weights: w), mentions: ["W_k", "[4, 4]", "[4, 5]"], matches: isShape("W_k"))
     w[.key] = nil
-    assertIOError(try problem(weights: w), mentions: ["w_k"], matches: isArgument("w_k"))
+    assertIOError(try problem(weights: w), mentions: ["W_k"], matches: isArgument("W_k"))
   }
 
   func testAdaptersMustShareTheRankAndMatchD() {
     assertIOError(
-      try problem(adapters: [.query: adapter(rank: 2), .value: adapter(rank: 3)]), mentions: ["lora_a_v", "r = 2"],
-      matches: isShape("lora_a_v"))
+      try problem(adapters: [.query: adapter(rank: 2), .value: adapter(rank: 3)]), mentions: ["A_v", "r = 2"],
+      matches: isShape("A_v"))
     assertIOError(
       try problem(adapters: [.key: LoRAAdapter(a: ioTestTensor([2, 4], seed: 0), b: ioTestTensor([4, 3], seed: 0))]),
-      mentions: ["lora_b_k", "[4, 2]"], matches: isShape("lora_b_k"))
-    assertIOError(try problem(adapters: [.query: adapter(rank: 2, width: 5)]), mentions: ["lora_a_q", "[r, 4]"], matches: isShape("lora_a_q"))
-    assertIOError(try problem(adapters: [.query: adapter(rank: 0)]), mentions: ["lora_a_q"], matches: isShape("lora_a_q"))
+      mentions: ["B_k", "[4, 2]"], matches: isShape("B_k"))
+    assertIOError(try problem(adapters: [.query: adapter(rank: 2, width: 5)]), mentions: ["A_q", "[r, 4]"], matches: isShape("A_q"))
+    assertIOError(try problem(adapters: [.query: adapter(rank: 0)]), mentions: ["A_q"], matches: isShape("A_q"))
   }
 
   func testHeadsMustDivideD() {
@@ -94,11 +96,11 @@ final class RobustnessTests: XCTestCase {
     for (name, value) in [("NaN", Float.nan), ("+Inf", Float.infinity), ("-Inf", -Float.infinity)] {
       var x = ioTestTensor([n, l, d], seed: 1)
       x.scalars[7] = value
-      XCTAssertThrowsError(try problem(x: x), name) { XCTAssertEqual($0 as? LoRAGradError, .nonFinite(name: "x", index: 7)) }
+      XCTAssertThrowsError(try problem(x: x), name) { XCTAssertEqual($0 as? LoRAGradError, .nonFinite(name: "X", index: 7)) }
       var b = adapter(rank: r)
       b.b.scalars[3] = value
       XCTAssertThrowsError(try problem(adapters: [.value: b]), name) {
-        XCTAssertEqual($0 as? LoRAGradError, .nonFinite(name: "lora_b_v", index: 3))
+        XCTAssertEqual($0 as? LoRAGradError, .nonFinite(name: "B_v", index: 3))
       }
     }
   }
@@ -108,8 +110,8 @@ final class RobustnessTests: XCTestCase {
   func testToleranceOutsideTheOpenUnitIntervalIsAnArgumentError() throws {
     let problem = try problem()
     for tolerance in [0, 1, -1e-3, 1.5, .nan, .infinity] {
-      for method in [GradientMethod.polynomial(tolerance: tolerance), .auto(tolerance: tolerance)] {
-        XCTAssertThrowsError(try problem.gradients(method: method, parallelism: .serial), "\(method.name) \(tolerance)") {
+      for method in [AttentionMethod.polynomial(tolerance: tolerance), .auto(tolerance: tolerance)] {
+        XCTAssertThrowsError(try problem.gradients(method: method, options: ExecutionOptions(parallelism: .serial)), "\(method.name) \(tolerance)") {
           guard case .invalidArgument("tolerance", let expected, _)? = $0 as? LoRAGradError else { return XCTFail("\($0)") }
           XCTAssertTrue(expected.contains("(0, 1)"))
         }
@@ -121,14 +123,14 @@ final class RobustnessTests: XCTestCase {
   func testOtherSettingsOutOfRange() throws {
     let problem = try problem()
     let cases: [(String, () throws -> Gradients)] = [
-      ("threads", { try problem.gradients(method: .polynomial(tolerance: 1e-3), parallelism: .dispatch(threads: -2)) }),
-      ("check", { try problem.gradients(method: .exact, parallelism: .serial, checkRows: -1) }),
-      ("queryBlock", { try problem.gradients(method: .exact(FlashTiling(queryBlock: 24)), parallelism: .serial) }),
-      ("keyBlock", { try problem.gradients(method: .exact(FlashTiling(keyBlock: 0)), parallelism: .serial) }),
-      ("maxKeyGroups", { try problem.gradients(method: .exact(FlashTiling(maxKeyGroups: 0)), parallelism: .serial) }),
-      ("rowBlock", { try problem.gradients(method: .polynomial(PolynomialSettings(tolerance: 1e-3, rowBlock: 8)), parallelism: .serial) }),
+      ("threads", { try problem.gradients(method: .polynomial(tolerance: 1e-3), options: ExecutionOptions(parallelism: .dispatch(threads: -2))) }),
+      ("check", { try problem.gradients(method: .polynomial(PolynomialSettings(tolerance: 1e-3, checkRows: -1)), options: .serial) }),
+      ("queryBlock", { try problem.gradients(method: .exact(FlashTiling(queryBlock: 24)), options: .serial) }),
+      ("keyBlock", { try problem.gradients(method: .exact(FlashTiling(keyBlock: 0)), options: .serial) }),
+      ("maxKeyGroups", { try problem.gradients(method: .exact(FlashTiling(maxKeyGroups: 0)), options: .serial) }),
+      ("rowBlock", { try problem.gradients(method: .polynomial(PolynomialSettings(tolerance: 1e-3, rowBlock: 8)), options: .serial) }),
       ("polynomial settings", {
-        try problem.gradients(method: .auto(PolynomialSettings(tolerance: 1e-3, memoryBudget: 0)), parallelism: .serial)
+        try problem.gradients(method: .auto(PolynomialSettings(tolerance: 1e-3, memoryBudget: 0)), options: .serial)
       }),
     ]
     for (argument, body) in cases {
@@ -169,24 +171,25 @@ final class RobustnessTests: XCTestCase {
     try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
     writeIOFixture([1], to: parent + "/file")
     assertIOError(
-      try Gradients(loss: 1, adapters: [:]).write(directory: parent + "/file/a/b"),
+      try emptyGradients().write(directory: parent + "/file/a/b"),
       mentions: [parent + "/file/a/b", "Not a directory"], matches: isFileSystem)
     XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: parent), ["file"])
     // A trailing slash, and every missing component is created.
     let nested = parent + "/x/y/"
-    try Gradients(loss: 1, adapters: [:]).write(directory: nested)
-    XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: nested), ["loss.npy"])
+    try emptyGradients().write(directory: nested)
+    XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: nested).sorted(), ["grad_x.npy", "loss.npy"])
   }
 
   func testIncompleteGradientDirectories() throws {
     let directory = ioScratchPath(self, "robust")
-    let gradients = Gradients(loss: 2, adapters: [.query: adapter(rank: 2), .value: adapter(rank: 2)])
+    let gradients = Gradients(loss: 2, adapters: [.query: adapter(rank: 2), .value: adapter(rank: 2)], input: ioTestTensor([2], seed: 3), path: .exact)
     try gradients.write(directory: directory)
     try FileManager.default.removeItem(atPath: directory + "/grad_lora_b_v.npy")
     assertIOError(try Gradients(directory: directory), mentions: [directory + "/grad_lora_b_v.npy"], matches: isFileSystem)
     try gradients.write(directory: directory)
+    // Without loss.npy (an upstream objective has none) the gradients load without a loss.
     try FileManager.default.removeItem(atPath: directory + "/loss.npy")
-    assertIOError(try Gradients(directory: directory), mentions: [directory + "/loss.npy"], matches: isFileSystem)
+    XCTAssertNil(try Gradients(directory: directory).loss)
     writeIOFixture(NumPyArray.encode(ioTestTensor([2], seed: 0)), to: directory + "/loss.npy")
     assertIOError(try Gradients(directory: directory), mentions: [directory + "/loss.npy", "single value"], matches: isInvalidFile)
     assertIOError(try Gradients(directory: directory + "/absent"), mentions: [directory + "/absent"], matches: isFileSystem)
@@ -195,8 +198,8 @@ final class RobustnessTests: XCTestCase {
   /// The reference materialises L×L matrices: beyond its maximum length it refuses by name
   /// instead of allocating gigabytes.
   func testReferenceRefusesSequencesBeyondItsMaximumLength() throws {
-    let problem = try AttentionProblem.synthetic(length: ReferenceAttention.maximumLength + 1, width: 1, rank: 1, seed: 1)
-    XCTAssertThrowsError(try problem.gradients(method: .reference, parallelism: .serial)) { error in
+    let problem = try AttentionProblem.synthetic(length: ReferenceAttention.maximumLength + 1, width: 1, loraRank: 1, seed: 1)
+    XCTAssertThrowsError(try problem.gradients(method: .reference, options: ExecutionOptions(parallelism: .serial))) { error in
       guard case .invalidArgument(let argument, _, let given)? = error as? LoRAGradError else { return XCTFail("\(error)") }
       XCTAssertEqual(argument, "method")
       XCTAssertTrue(given.contains("16385"), given)

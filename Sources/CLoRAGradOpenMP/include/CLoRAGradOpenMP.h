@@ -1,4 +1,4 @@
-// CLoRAGradOpenMP: the OpenMP parallel loop over the tiles of LoRAGrad's kernels.
+// CLoRAGradOpenMP: the OpenMP loop over the tiles of a phase of LoRAGrad's kernels.
 //
 // It lives in its own target because it needs -fopenmp, an unsafe flag for SwiftPM; keeping it
 // out of the core product keeps LoRAGrad usable as a versioned dependency.
@@ -13,9 +13,9 @@
 extern "C" {
 #endif
 
-/// Runs tile(context, t) for t in [0, count) in an OpenMP parallel region of `threads` threads,
-/// each claiming the next tile from a shared counter; returns when every tile is done.
-void lgomp_parallel_tiles(lgk_tile_fn tile, const void *context, int64_t count, int32_t threads);
+/// Runs every tile of `phase` in an OpenMP parallel region of `workers` threads; thread w claims
+/// tiles from a shared counter and works in scratch + w·scratch_stride. Returns when all are done.
+void lgomp_run_phase(const lgk_phase *phase, float *scratch, int64_t scratch_stride, int32_t workers);
 
 /// The OpenMP runtime's default thread count (omp_get_max_threads).
 int32_t lgomp_max_threads(void);

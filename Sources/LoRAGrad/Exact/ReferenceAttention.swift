@@ -1,108 +1,63 @@
 import Foundation
 
-/// The Float64 reference: LoRA attention written for clarity, every matrix materialised (P is
-/// L×L), used by the tests as the oracle for the fast paths and checked itself against central
-/// finite differences.
-public enum ReferenceAttention {
+/// The Float64 reference of the layer: every matrix materialised (P is L×L), written for clarity
+/// and used as the oracle of the fast paths; itself checked against central finite differences
+/// (tests). It covers every feature: biases, RoPE, causal and padding masks, rsLoRA, dZ and dX.
+enum ReferenceAttention {
   /// The longest sequence the reference accepts: it holds P and dS as L×L Float64 matrices,
   /// 2·L²·8 bytes (4.3 GB at L = 16384).
-  public static let maximumLength = 16384
+  static let maximumLength = 16384
 
-  /// The loss and adapter gradients of a problem, in Float64, rounded to Float32 tensors.
-  public static func gradients(_ problem: AttentionProblem) -> Gradients {
-    let parameters = AdapterParameters(problem)
-    let (loss, gradients) = lossAndGradients(problem, adapters: parameters)
-    var result: [Projection: LoRAAdapter] = [:]
-    for (projection, pair) in gradients {
-      let r = problem.rank, d = problem.modelWidth
-      result[projection] = LoRAAdapter(
-        a: Tensor(checkedShape: [r, d], scalars: pair.a.map(Float.init)),
-        b: Tensor(checkedShape: [d, r], scalars: pair.b.map(Float.init)))
-    }
-    return Gradients(loss: loss, adapters: result)
+  /// The adapters in Float64, so that a loss can be evaluated at perturbed adapters.
+  typealias Adapters = [Projection: (a: [Double], b: [Double])]
+
+  /// The result of one evaluation: Z [N, L, D], lse [N, H, L], and, given dZ, the gradients.
+  struct Evaluation {
+    var output: [Double]
+    var logSumExp: [Double]
+    var adapterGradients: Adapters
+    var inputGradient: [Double]
   }
 
-  /// The adapter matrices of a problem in Float64, so that the loss can be evaluated at
-  /// perturbed adapters (central finite differences) without rounding to Float32.
-  public struct AdapterParameters: Sendable {
-    /// A_μ [r, D] and B_μ [D, r] per adapted projection, row-major.
-    public var values: [Projection: (a: [Double], b: [Double])]
-
-    /// The problem's own adapters, widened to Float64.
-    public init(_ problem: AttentionProblem) {
-      values = problem.adapters.mapValues { (a: $0.a.scalars.map(Double.init), b: $0.b.scalars.map(Double.init)) }
-    }
+  /// The layer's adapters widened to Float64.
+  static func adapters(of layer: AttentionLayer) -> Adapters {
+    layer.adapters.mapValues { (a: $0.a.scalars.map(Double.init), b: $0.b.scalars.map(Double.init)) }
   }
 
-  /// The loss at the given adapters (the problem's frozen weights, inputs and targets).
-  public static func loss(_ problem: AttentionProblem, adapters: AdapterParameters) -> Double {
-    lossAndGradients(problem, adapters: adapters, wantGradients: false).loss
-  }
-
-  /// The loss and ∂loss/∂A_μ, ∂loss/∂B_μ (row-major Float64) at the given adapters.
-  public static func lossAndGradients(
-    _ problem: AttentionProblem, adapters: AdapterParameters, wantGradients: Bool = true
-  ) -> (loss: Double, gradients: [Projection: (a: [Double], b: [Double])]) {
-    let n = problem.batchCount, l = problem.sequenceLength, d = problem.modelWidth
-    let heads = problem.heads, h = problem.headWidth, r = problem.rank
-    let beta = problem.beta, s = problem.loraScale
-    // W_μ = W*_μ + s B_μ A_μ  (D×D, [out, in]).
-    var weights: [Projection: [Double]] = [:]
-    for projection in Projection.allCases {
-      var w = problem.frozenWeights[projection]!.scalars.map(Double.init)
-      if let (a, b) = adapters.values[projection] {
-        for o in 0..<d { for i in 0..<d {
-          var sum = 0.0
-          for t in 0..<r { sum += b[o * r + t] * a[t * d + i] }
-          w[o * d + i] += s * sum
-        } }
-      }
-      weights[projection] = w
-    }
-    var loss = 0.0
-    var gradients: [Projection: (a: [Double], b: [Double])] = [:]
-    for projection in adapters.values.keys {
-      gradients[projection] = (a: [Double](repeating: 0, count: r * d), b: [Double](repeating: 0, count: d * r))
-    }
+  /// Z and lse of the layer at `inputs` ([N, L, D] Float64) with the given adapters (the layer's
+  /// own when nil) and, given `upstream` dZ, ∂⟨Z, dZ⟩ with respect to every adapter and to X.
+  static func evaluate(
+    _ layer: AttentionLayer, inputs x: [Double], sequences n: Int, keyLengths: [Int]?,
+    adapters given: Adapters? = nil, upstream: [Double]? = nil
+  ) -> Evaluation {
+    let d = layer.modelWidth, l = x.count / (n * d), heads = layer.heads, h = layer.headWidth
+    let beta = layer.beta, s = layer.loraScale
+    let adapters = given ?? Self.adapters(of: layer)
+    let weights = effectiveWeights(layer, adapters: adapters)
+    var result = Evaluation(
+      output: [Double](repeating: 0, count: n * l * d), logSumExp: [Double](repeating: 0, count: n * heads * l),
+      adapterGradients: adapters.mapValues { (a: [Double](repeating: 0, count: $0.a.count), b: [Double](repeating: 0, count: $0.b.count)) },
+      inputGradient: [Double](repeating: 0, count: upstream == nil ? 0 : n * l * d))
     for sequence in 0..<n {
-      let rows = (sequence * l * d)..<((sequence + 1) * l * d)
-      let x: [Double] = problem.inputs.scalars[rows].map(Double.init)
-      let y: [Double] = problem.targets.scalars[rows].map(Double.init)
-      // Q, K, V = X W_μᵀ  (L×D).
-      let q = project(x, weights[.query]!, length: l, width: d)
-      let k = project(x, weights[.key]!, length: l, width: d)
-      let v = project(x, weights[.value]!, length: l, width: d)
+      let xs = Array(x[(sequence * l * d)..<((sequence + 1) * l * d)])
+      let (q, k, v) = projections(layer, rows: xs, weights: weights)
+      let visible = keyLengths?[sequence] ?? l
       var dQ = [Double](repeating: 0, count: l * d), dK = dQ, dV = dQ
       for head in 0..<heads {
         let c0 = head * h
-        // P = softmax_rows(β Q_j K_jᵀ), materialised.
-        var p = [Double](repeating: 0, count: l * l)
-        for i in 0..<l {
-          var rowMax = -Double.infinity
-          for j in 0..<l {
-            var dot = 0.0
-            for c in 0..<h { dot += q[i * d + c0 + c] * k[j * d + c0 + c] }
-            p[i * l + j] = beta * dot
-            rowMax = max(rowMax, p[i * l + j])
-          }
-          var normaliser = 0.0
-          for j in 0..<l { p[i * l + j] = exp(p[i * l + j] - rowMax); normaliser += p[i * l + j] }
-          for j in 0..<l { p[i * l + j] /= normaliser }
-        }
-        // Z_j = P V_j, dO = Z_j − Y_j.
-        var dO = [Double](repeating: 0, count: l * h)
+        let (p, lse) = probabilities(layer, q: q, k: k, head: head, length: l, visible: visible)
+        for i in 0..<l { result.logSumExp[(sequence * heads + head) * l + i] = lse[i] }
         for i in 0..<l { for c in 0..<h {
           var z = 0.0
           for j in 0..<l { z += p[i * l + j] * v[j * d + c0 + c] }
-          let g = z - y[i * d + c0 + c]
-          dO[i * h + c] = g
-          loss += 0.5 * g * g
+          result.output[(sequence * l + i) * d + c0 + c] = z
         } }
-        guard wantGradients else { continue }
+        guard let upstream else { continue }
+        let dO = { (i: Int, c: Int) in upstream[(sequence * l + i) * d + c0 + c] }
         // dV = Pᵀ dO;  dP = dO Vᵀ;  dS = P ∘ (dP − rowsum(P ∘ dP));  dQ = β dS K;  dK = β dSᵀ Q.
         for j in 0..<l { for c in 0..<h {
           var sum = 0.0
-          for i in 0..<l { sum += p[i * l + j] * dO[i * h + c] }
+          for i in 0..<l { sum += p[i * l + j] * dO(i, c) }
           dV[j * d + c0 + c] = sum
         } }
         var dS = [Double](repeating: 0, count: l * l)
@@ -110,7 +65,7 @@ public enum ReferenceAttention {
           var rowDot = 0.0
           for j in 0..<l {
             var dp = 0.0
-            for c in 0..<h { dp += dO[i * h + c] * v[j * d + c0 + c] }
+            for c in 0..<h { dp += dO(i, c) * v[j * d + c0 + c] }
             dS[i * l + j] = dp
             rowDot += p[i * l + j] * dp
           }
@@ -127,36 +82,130 @@ public enum ReferenceAttention {
           dK[j * d + c0 + c] = beta * sum
         } }
       }
-      guard wantGradients else { continue }
-      // ∂A_μ = s (dμ B_μ)ᵀ X,  ∂B_μ = s dμᵀ (X A_μᵀ).
+      guard upstream != nil else { continue }
+      if let theta = layer.ropeTheta {
+        dQ = rotate(dQ, length: l, width: d, headWidth: h, theta: theta, inverse: true)
+        dK = rotate(dK, length: l, width: d, headWidth: h, theta: theta, inverse: true)
+      }
+      // dX = dQ W_q + dK W_k + dV W_v;  ∂A_μ = s (dμ B_μ)ᵀ X;  ∂B_μ = s dμᵀ (X A_μᵀ).
       let gradientOf: [Projection: [Double]] = [.query: dQ, .key: dK, .value: dV]
-      for (projection, (a, b)) in adapters.values {
-        let dmu = gradientOf[projection]!
-        var pair = gradients[projection]!
+      for projection in Projection.allCases {
+        let dmu = gradientOf[projection]!, w = weights[projection]!
+        for i in 0..<l { for c in 0..<d {
+          var sum = 0.0
+          for o in 0..<d { sum += dmu[i * d + o] * w[o * d + c] }
+          result.inputGradient[(sequence * l + i) * d + c] += sum
+        } }
+      }
+      for (projection, (a, b)) in adapters {
+        let dmu = gradientOf[projection]!, r = a.count / d
+        var pair = result.adapterGradients[projection]!
         for i in 0..<l {
           for t in 0..<r {
             var u = 0.0, xa = 0.0
-            for o in 0..<d { u += dmu[i * d + o] * b[o * r + t]; xa += x[i * d + o] * a[t * d + o] }
+            for o in 0..<d { u += dmu[i * d + o] * b[o * r + t]; xa += xs[i * d + o] * a[t * d + o] }
             for c in 0..<d {
-              pair.a[t * d + c] += s * u * x[i * d + c]
+              pair.a[t * d + c] += s * u * xs[i * d + c]
               pair.b[c * r + t] += s * dmu[i * d + c] * xa
             }
           }
         }
-        gradients[projection] = pair
+        result.adapterGradients[projection] = pair
       }
     }
-    return (loss, gradients)
+    return result
+  }
+
+  /// W_μ = W*_μ + s·B_μ A_μ in Float64 at the given adapters.
+  static func effectiveWeights(_ layer: AttentionLayer, adapters: Adapters) -> [Projection: [Double]] {
+    let d = layer.modelWidth, s = layer.loraScale
+    var weights: [Projection: [Double]] = [:]
+    for projection in Projection.allCases {
+      var w = layer.frozenWeights[projection]!.scalars.map(Double.init)
+      if let (a, b) = adapters[projection] {
+        let r = a.count / d
+        for o in 0..<d { for i in 0..<d {
+          var sum = 0.0
+          for t in 0..<r { sum += b[o * r + t] * a[t * d + i] }
+          w[o * d + i] += s * sum
+        } }
+      }
+      weights[projection] = w
+    }
+    return weights
+  }
+
+  /// Q, K (both after the biases and RoPE) and V of one sequence's rows [L, D].
+  static func projections(
+    _ layer: AttentionLayer, rows xs: [Double], weights: [Projection: [Double]]
+  ) -> (q: [Double], k: [Double], v: [Double]) {
+    let d = layer.modelWidth, l = xs.count / d
+    func project(_ projection: Projection) -> [Double] {
+      var out = matmulTransposed(xs, weights[projection]!, rows: l, width: d)
+      if let bias = layer.biases[projection] {
+        for i in 0..<l { for o in 0..<d { out[i * d + o] += Double(bias.scalars[o]) } }
+      }
+      return out
+    }
+    var q = project(.query), k = project(.key)
+    if let theta = layer.ropeTheta {
+      q = rotate(q, length: l, width: d, headWidth: layer.headWidth, theta: theta, inverse: false)
+      k = rotate(k, length: l, width: d, headWidth: layer.headWidth, theta: theta, inverse: false)
+    }
+    return (q, k, project(.value))
+  }
+
+  /// P = softmax_rows(β Q_j K_jᵀ) of one head over the visible keys (j < visible, and j ≤ i when
+  /// causal), materialised L×L, and the log-sum-exp of each row.
+  static func probabilities(
+    _ layer: AttentionLayer, q: [Double], k: [Double], head: Int, length l: Int, visible: Int
+  ) -> (p: [Double], lse: [Double]) {
+    let d = layer.modelWidth, h = layer.headWidth, c0 = head * h
+    var p = [Double](repeating: 0, count: l * l), lse = [Double](repeating: 0, count: l)
+    for i in 0..<l {
+      let seen = min(visible, layer.causal ? i + 1 : l)
+      var rowMax = -Double.infinity
+      for j in 0..<seen {
+        var dot = 0.0
+        for c in 0..<h { dot += q[i * d + c0 + c] * k[j * d + c0 + c] }
+        p[i * l + j] = layer.beta * dot
+        rowMax = max(rowMax, p[i * l + j])
+      }
+      var normaliser = 0.0
+      for j in 0..<seen { p[i * l + j] = exp(p[i * l + j] - rowMax); normaliser += p[i * l + j] }
+      for j in 0..<seen { p[i * l + j] /= normaliser }
+      lse[i] = rowMax + log(normaliser)
+    }
+    return (p, lse)
   }
 
   /// X Wᵀ of one sequence in Float64: x is [L, D] row-major, w is [D, D] as [out, in].
-  static func project(_ x: [Double], _ w: [Double], length l: Int, width d: Int) -> [Double] {
+  static func matmulTransposed(_ x: [Double], _ w: [Double], rows l: Int, width d: Int) -> [Double] {
     var out = [Double](repeating: 0, count: l * d)
     for i in 0..<l { for o in 0..<d {
       var sum = 0.0
       for c in 0..<d { sum += x[i * d + c] * w[o * d + c] }
       out[i * d + o] = sum
     } }
+    return out
+  }
+
+  /// RoPE (Hugging Face Llama: θ_t = p·base^(−2t/h), rotate_half) on every head of [L, D] rows,
+  /// or its inverse (the transpose, for gradients).
+  static func rotate(_ x: [Double], length l: Int, width d: Int, headWidth h: Int, theta: Double, inverse: Bool) -> [Double] {
+    var out = x
+    let half = h / 2
+    for i in 0..<l {
+      for t in 0..<half {
+        let angle = Double(i) * pow(theta, -Double(2 * t) / Double(h))
+        let c = cos(angle), s = inverse ? -sin(angle) : sin(angle)
+        for head in 0..<(d / h) {
+          let a = x[i * d + head * h + t], b = x[i * d + head * h + t + half]
+          out[i * d + head * h + t] = a * c - b * s
+          out[i * d + head * h + t + half] = b * c + a * s
+        }
+      }
+    }
     return out
   }
 }

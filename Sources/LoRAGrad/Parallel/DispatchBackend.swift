@@ -1,39 +1,31 @@
 import CLoRAGradKernels
 import Dispatch
 
-/// The Dispatch backend: `concurrentPerform` starts `threads` workers (never more than there are
-/// tiles), each claiming the next tile index from a shared atomic counter until none are left.
-/// Each tile runs a single-threaded C kernel; which worker ran which tile never changes a result.
-public struct DispatchBackend: TileBackend {
-  /// "dispatch".
-  public let name = "dispatch"
-  /// A Dispatch backend.
-  public init() {}
+/// The Dispatch backend: `concurrentPerform` starts the workers (never more than there are
+/// tiles); worker w claims the next tile index from a shared atomic counter until none are left,
+/// working in its own scratch slice. Which worker ran which tile never changes a result.
+struct DispatchBackend: PhaseBackend {
+  let name = "dispatch"
 
-  /// Runs the tiles on `threads` concurrentPerform workers with dynamic claiming.
-  public func run(tiles count: Int, threads: Int, tile: lgk_tile_fn, context: UnsafeRawPointer) {
-    let workers = min(max(threads, 1), count)
+  func run(_ phase: UnsafePointer<lgk_phase>, scratch: UnsafeMutablePointer<Float>, scratchStride: Int, workers: Int) {
     guard workers > 1 else {
-      for t in 0..<count { tile(context, Int64(t)) }
+      for t in 0..<phase.pointee.tiles { phase.pointee.tile(phase.pointee.params, t, scratch) }
       return
     }
     let counter = UnsafeMutablePointer<Int64>.allocate(capacity: 1)
     counter.initialize(to: 0)
     defer { counter.deallocate() }
-    let shared = SendablePointers(counter: counter, context: context)
-    DispatchQueue.concurrentPerform(iterations: workers) { _ in
-      while true {
-        let t = lgk_claim_tile(shared.counter)
-        if t >= Int64(count) { break }
-        tile(shared.context, t)
-      }
+    let shared = SharedPointers(phase: phase, counter: counter, scratch: scratch)
+    DispatchQueue.concurrentPerform(iterations: workers) { worker in
+      lgk_run_claimed_tiles(shared.phase, shared.counter, shared.scratch + worker * scratchStride)
     }
   }
 }
 
-/// The raw pointers a worker closure needs, declared safe to share: the counter is only touched
-/// atomically, and the context is read-only during a phase.
-private struct SendablePointers: @unchecked Sendable {
+/// The raw pointers the workers share, declared safe to share: the counter is only touched
+/// atomically, the phase is read-only while it runs, and each worker writes its own scratch slice.
+private struct SharedPointers: @unchecked Sendable {
+  let phase: UnsafePointer<lgk_phase>
   let counter: UnsafeMutablePointer<Int64>
-  let context: UnsafeRawPointer
+  let scratch: UnsafeMutablePointer<Float>
 }

@@ -1,7 +1,8 @@
 import CLoRAGradKernels
 
-/// The instruction set of the C kernels, chosen at run time from what the CPU supports.
-public enum KernelInstructionSet: String, CaseIterable, Sendable {
+/// The instruction set of the C kernels. A computation uses the one its `ExecutionOptions` name
+/// (by default the widest this CPU supports); nothing process-wide is ever switched.
+public enum KernelInstructionSet: String, CaseIterable, Sendable, Comparable {
   /// Plain C (the compiler's baseline vectorisation only).
   case portable
   /// AVX2 with fused multiply-add, 8 floats per vector.
@@ -27,15 +28,21 @@ public enum KernelInstructionSet: String, CaseIterable, Sendable {
 
   /// The widest instruction set this CPU supports.
   public static var detected: KernelInstructionSet { KernelInstructionSet(lgk_isa_detected()) }
-  /// The instruction set the kernels use now.
-  public static var active: KernelInstructionSet { KernelInstructionSet(lgk_isa_active()) }
   /// Every instruction set this CPU can run, narrowest first.
-  public static var available: [KernelInstructionSet] { allCases.filter { $0.kernelValue.rawValue <= lgk_isa_detected().rawValue } }
+  public static var available: [KernelInstructionSet] { allCases.filter { $0 <= detected } }
 
-  /// Makes the kernels use `isa` (nil: the detected one); for tests and benchmarks comparing
-  /// kernels, never while a computation is running. Returns the set now in use.
-  @discardableResult
-  public static func override(_ isa: KernelInstructionSet?) -> KernelInstructionSet {
-    KernelInstructionSet(lgk_isa_override((isa ?? detected).kernelValue))
+  /// Orders portable < avx2 < avx512 (by vector width).
+  public static func < (lhs: KernelInstructionSet, rhs: KernelInstructionSet) -> Bool {
+    lhs.kernelValue.rawValue < rhs.kernelValue.rawValue
+  }
+
+  /// The C operations table of this set (throws if the CPU cannot run it).
+  func operations() throws -> OpaquePointer {
+    guard self <= Self.detected else {
+      throw LoRAGradError.invalidArgument(
+        argument: "instructionSet", expected: "one this CPU supports (\(Self.available.map(\.rawValue).joined(separator: ", ")))",
+        given: rawValue)
+    }
+    return lgk_ops_for(kernelValue)!
   }
 }

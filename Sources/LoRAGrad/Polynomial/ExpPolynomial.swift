@@ -69,7 +69,7 @@ public struct ExpPolynomial: Sendable, Equatable {
   /// (0, 1), or maxDegree < 0 (maxDegree above `maximumDegree` is clamped). Degrees whose levelled
   /// Remez error already exceeds ε are skipped without certifying: by de la Vallée Poussin's
   /// theorem no polynomial of that degree can do better.
-  public static func smallestDegree(bound: Double, tolerance: Double, maxDegree: Int = 40) -> ExpPolynomial? {
+  public static func smallestDegree(bound: Double, tolerance: Double, maxDegree: Int = maximumDegree) -> ExpPolynomial? {
     smallest(bound: bound, tolerance: tolerance, maxDegree: maxDegree) { g, R in
       let fit = RelativeRemez.fit(degree: g, bound: R)
       return fit.levelledError > tolerance ? nil : fit.coefficients
@@ -79,7 +79,7 @@ public struct ExpPolynomial: Sendable, Equatable {
   /// The Chebyshev interpolant of the lowest degree g ≤ maxDegree whose certified relative error
   /// is ≤ ε and which is positive on [−R, R]; nil as in `smallestDegree`. The baseline: it needs a
   /// higher degree than the relative-minimax fit as R grows.
-  public static func smallestChebyshevDegree(bound: Double, tolerance: Double, maxDegree: Int = 40) -> ExpPolynomial? {
+  public static func smallestChebyshevDegree(bound: Double, tolerance: Double, maxDegree: Int = maximumDegree) -> ExpPolynomial? {
     smallest(bound: bound, tolerance: tolerance, maxDegree: maxDegree) { g, R in
       ChebyshevSeries.interpolate(degree: g) { exp(R * $0) }
     }

@@ -56,8 +56,8 @@ public struct MonomialBasis: Sendable, Equatable {
   /// The number of monomials, C(h + g, g).
   public var count: Int { parent.count }
 
-  /// C(h + g, g), the rank of the symmetric feature map, without building the basis (saturating).
-  public static func rank(variables h: Int, degree g: Int) -> Int {
+  /// C(h + g, g), the feature count of the symmetric feature map, without building the basis (saturating).
+  public static func featureCount(variables h: Int, degree g: Int) -> Int {
     var result = 1
     for t in 0..<g {
       let (product, overflow) = result.multipliedReportingOverflow(by: h + t + 1)

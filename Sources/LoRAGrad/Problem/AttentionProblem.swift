@@ -1,158 +1,137 @@
-/// One LoRA-adapted softmax attention layer and a batch of (X, Y) pairs:
-/// loss = ½ Σ_sequences ‖concat_j softmax(β Q_j K_jᵀ) V_j − Y‖²_F with W_μ = W*_μ + (α/r) B_μ A_μ.
+/// A layer and a batch to compute on: X, the key lengths, and what the gradient is of, either the
+/// squared loss ½ Σ ‖Z − Y‖²_F against targets Y, or the caller's own loss through its dZ.
 public struct AttentionProblem: Sendable {
-  /// The input sequences X, shape [N, L, D].
-  public let inputs: Tensor
-  /// The targets Y, shape [N, L, D].
-  public let targets: Tensor
-  /// The frozen weights W*_q, W*_k, W*_v, each [D, D] stored [out, in] (PyTorch nn.Linear layout).
-  public let frozenWeights: [Projection: Tensor]
-  /// The LoRA adapters of the adapted projections (any subset of q, k, v).
-  public let adapters: [Projection: LoRAAdapter]
-  /// The number of attention heads H; the head width is D / H.
-  public let heads: Int
-  /// The LoRA scaling numerator α (the update is (α/r) B A).
-  public let alpha: Double
-  /// The softmax temperature β multiplying Q Kᵀ.
-  public let beta: Double
+  /// What the gradients are gradients of.
+  public enum Objective: Sendable {
+    /// loss = ½ Σ_sequences ‖Z − Y‖²_F, so dZ = Z − Y.
+    case squaredError(targets: Tensor)
+    /// An outside loss whose gradient with respect to Z is given.
+    case upstream(Tensor)
+  }
 
-  /// A validated problem; α defaults to r and β to 1/√(D/H).
-  public init(
-    inputs: Tensor, targets: Tensor, frozenWeights: [Projection: Tensor],
-    adapters: [Projection: LoRAAdapter], heads: Int, alpha: Double? = nil, beta: Double? = nil
-  ) throws {
-    let x = inputs.rank == 2 ? try inputs.reshaped([1] + inputs.shape) : inputs
-    guard x.rank == 3 else {
-      throw LoRAGradError.shapeMismatch(name: "x", expected: "[N, L, D] or [L, D]", given: inputs.shapeDescription)
+  /// The layer.
+  public let layer: AttentionLayer
+  /// X, [N, L, D] or [L, D].
+  public let inputs: Tensor
+  /// ℓ_n per sequence, or nil (all keys visible).
+  public let keyLengths: [Int]?
+  /// Targets or an upstream gradient.
+  public let objective: Objective
+
+  /// A validated problem: X, the key lengths and Y or dZ must fit the layer.
+  public init(layer: AttentionLayer, inputs: Tensor, keyLengths: [Int]? = nil, objective: Objective) throws {
+    try self.init(layer: layer, inputs: inputs, keyLengths: keyLengths, objective: objective, names: .mathematical)
+  }
+
+  /// The validating initialiser, with the names errors use.
+  package init(layer: AttentionLayer, inputs: Tensor, keyLengths: [Int]?, objective: Objective, names: InputNames) throws {
+    let batch = try LayerBatch(layer, inputs: inputs, keyLengths: keyLengths, names: names)
+    switch objective {
+    case .squaredError(let targets): try batch.requireLikeInputs(targets, .targets, names: names)
+    case .upstream(let dz): try batch.requireLikeInputs(dz, .upstream, names: names)
     }
-    let (n, l, d) = (x.shape[0], x.shape[1], x.shape[2])
-    guard n >= 1, l >= 1, d >= 1 else {
-      throw LoRAGradError.shapeMismatch(
-        name: "x", expected: "N ≥ 1 sequences of length L ≥ 1 and width D ≥ 1", given: x.shapeDescription)
-    }
-    let y = targets.rank == 2 ? try targets.reshaped([1] + targets.shape) : targets
-    guard y.shape == x.shape else {
-      throw LoRAGradError.shapeMismatch(name: "y", expected: x.shapeDescription, given: targets.shapeDescription)
-    }
-    guard heads >= 1, d % heads == 0 else {
-      throw LoRAGradError.invalidArgument(
-        argument: "heads", expected: "a positive divisor of D = \(d)", given: "\(heads)")
-    }
-    for projection in Projection.allCases {
-      guard let w = frozenWeights[projection] else {
-        throw LoRAGradError.invalidArgument(
-          argument: "w_\(projection.rawValue)", expected: "a frozen [D, D] weight", given: "none")
-      }
-      guard w.shape == [d, d] else {
-        throw LoRAGradError.shapeMismatch(name: "w_\(projection.rawValue)", expected: "[\(d), \(d)]", given: w.shapeDescription)
-      }
-    }
-    var rank: Int?
-    for projection in adapters.keys.sorted() {
-      let adapter = adapters[projection]!
-      let name = projection.rawValue
-      guard adapter.a.rank == 2, adapter.a.shape[1] == d, adapter.a.shape[0] >= 1 else {
-        throw LoRAGradError.shapeMismatch(name: "lora_a_\(name)", expected: "[r, \(d)]", given: adapter.a.shapeDescription)
-      }
-      let r = adapter.a.shape[0]
-      guard adapter.b.shape == [d, r] else {
-        throw LoRAGradError.shapeMismatch(name: "lora_b_\(name)", expected: "[\(d), \(r)]", given: adapter.b.shapeDescription)
-      }
-      if let rank, rank != r {
-        throw LoRAGradError.shapeMismatch(
-          name: "lora_a_\(name)", expected: "rank r = \(rank) like the other adapters", given: adapter.a.shapeDescription)
-      }
-      rank = r
-    }
-    let alphaValue = alpha ?? Double(rank ?? 1)
-    let betaValue = beta ?? 1 / Double(d / heads).squareRoot()
-    guard alphaValue.isFinite else {
-      throw LoRAGradError.invalidArgument(argument: "alpha", expected: "a finite number", given: "\(alphaValue)")
-    }
-    guard betaValue.isFinite, betaValue > 0 else {
-      throw LoRAGradError.invalidArgument(argument: "beta", expected: "a finite positive number", given: "\(betaValue)")
-    }
-    // The kernels scale in Float32: β and s = α/r must be normal Float32 numbers (or s = 0).
-    guard Float(betaValue).isNormal else {
-      throw LoRAGradError.invalidArgument(
-        argument: "beta", expected: "a number within Float32's normal range [1.2e-38, 3.4e38]", given: "\(betaValue)")
-    }
-    let scaleValue = rank.map { alphaValue / Double($0) } ?? 0
-    guard Float(scaleValue).isFinite, scaleValue == 0 || Float(scaleValue).isNormal else {
-      throw LoRAGradError.invalidArgument(
-        argument: "alpha", expected: "a LoRA scale α/r within Float32's normal range [1.2e-38, 3.4e38] or 0", given: "\(alphaValue)")
-    }
-    var named: [(String, Tensor)] = [("x", x), ("y", y)]
-    for projection in Projection.allCases {
-      named.append(("w_\(projection.rawValue)", frozenWeights[projection]!))
-      if let adapter = adapters[projection] {
-        named.append(("lora_a_\(projection.rawValue)", adapter.a))
-        named.append(("lora_b_\(projection.rawValue)", adapter.b))
-      }
-    }
-    for (name, tensor) in named {
-      if let index = tensor.firstNonFiniteIndex { throw LoRAGradError.nonFinite(name: name, index: index) }
-    }
-    for (projection, adapter) in adapters {
-      let d = x.shape[2], r = adapter.a.shape[0], frozen = frozenWeights[projection]!
-      // |W* + s·B·A| ≤ max|W*| + |s|·r·max|B|·max|A| (O(D²)); only when that bound leaves
-      // Float32's range are the entries formed one by one (O(D²·r)) to find the one that does.
-      func largest(_ values: [Float]) -> Double { Double(values.lazy.map(abs).max() ?? 0) }
-      let entryBound = largest(frozen.scalars) + abs(scaleValue) * Double(r) * largest(adapter.b.scalars) * largest(adapter.a.scalars)
-      guard entryBound > Double(Float.greatestFiniteMagnitude) else { continue }
-      let effective = Self.effectiveWeight(frozen: frozen, adapter: adapter, scale: scaleValue)
-      if let index = effective.firstIndex(where: { !Float($0).isFinite }) {
-        throw LoRAGradError.outOfRange(
-          quantity: "w_\(projection.rawValue) + (alpha/r)·lora_b_\(projection.rawValue)·lora_a_\(projection.rawValue)",
-          reason: "expected the effective weight within Float32's range (|w| ≤ 3.4e38), found \(effective[index]) at [\(index / d), \(index % d)]")
-      }
-    }
-    self.inputs = x
-    self.targets = y
-    self.frozenWeights = frozenWeights
-    self.adapters = adapters
-    self.heads = heads
-    self.alpha = alphaValue
-    self.beta = betaValue
+    self.layer = layer
+    self.inputs = inputs
+    self.keyLengths = keyLengths
+    self.objective = objective
   }
 
   /// The number of sequences N.
-  public var batchCount: Int { inputs.shape[0] }
+  public var batchCount: Int { inputs.rank == 3 ? inputs.shape[0] : 1 }
   /// The sequence length L.
-  public var sequenceLength: Int { inputs.shape[1] }
-  /// The model width D.
-  public var modelWidth: Int { inputs.shape[2] }
-  /// The head width h = D / H.
-  public var headWidth: Int { modelWidth / heads }
-  /// The LoRA rank r shared by every adapter (0 when nothing is adapted).
-  public var rank: Int { adapters.values.first?.a.shape[0] ?? 0 }
-  /// The LoRA scale s = α / r.
-  public var loraScale: Double { rank == 0 ? 0 : alpha / Double(rank) }
-  /// The adapted projections, in q, k, v order.
-  public var adaptedProjections: [Projection] { adapters.keys.sorted() }
-
-  /// The effective weight W_μ = W*_μ + s B_μ A_μ, [D, D], accumulated in Float64.
-  public func effectiveWeight(_ projection: Projection) -> [Double] {
-    Self.effectiveWeight(frozen: frozenWeights[projection]!, adapter: adapters[projection], scale: loraScale)
+  public var sequenceLength: Int { inputs.shape[inputs.rank - 2] }
+  /// The sizes and masks the cost model sees.
+  public var shape: AttentionShape {
+    AttentionShape(
+      sequences: batchCount, length: sequenceLength, heads: layer.heads, headWidth: layer.headWidth, causal: layer.causal,
+      keyLengths: keyLengths)
   }
 
-  /// W* + s·B·A ([D, D], [out, in]) in Float64; W* alone without an adapter.
-  private static func effectiveWeight(frozen: Tensor, adapter: LoRAAdapter?, scale s: Double) -> [Double] {
-    var w = frozen.scalars.map(Double.init)
-    guard let adapter else { return w }
-    let d = frozen.shape[0], r = adapter.a.shape[0]
-    for o in 0..<d {
-      for i in 0..<d {
-        var sum = 0.0
-        for t in 0..<r { sum += Double(adapter.b.scalars[o * r + t]) * Double(adapter.a.scalars[t * d + i]) }
-        w[o * d + i] += s * sum
+  /// The loss (for the squared error) and the gradient of every adapter matrix and (when
+  /// `inputGradient`) of X: one forward and one backward pass of the layer by `method`.
+  public func gradients(method: AttentionMethod = .exact, inputGradient: Bool = true, options: ExecutionOptions) throws -> Gradients {
+    let forward = try layer.forward(inputs, keyLengths: keyLengths, method: method, options: options)
+    let upstream: Tensor, loss: Double?
+    switch objective {
+    case .squaredError(let targets):
+      var difference = forward.output.scalars
+      var sum = 0.0
+      for index in difference.indices {
+        difference[index] -= targets.scalars[index]
+        sum += Double(difference[index]) * Double(difference[index])
       }
+      upstream = try Tensor(shape: forward.output.shape, scalars: difference)
+      loss = 0.5 * sum
+      guard sum.isFinite else {
+        throw LoRAGradError.outOfRange(quantity: "loss", reason: "overflowed on the \(forward.path.rawValue) path; rescale x or the weights")
+      }
+    case .upstream(let dz):
+      upstream = dz
+      loss = nil
     }
-    return w
+    let backward = try layer.backward(inputs, saved: forward, upstream: upstream, inputGradient: inputGradient, options: options)
+    return Gradients(
+      loss: loss, adapters: backward.adapters, input: backward.input, path: forward.path, regime: forward.regime, check: forward.check)
   }
 
-  /// The floating-point operations of the exact loss and gradients, counted as 12·N·L²·D.
-  public var exactFlopCount: Double {
-    12 * Double(batchCount) * Double(sequenceLength) * Double(sequenceLength) * Double(modelWidth)
+  /// The regime at the polynomial settings (see `AttentionLayer.regime`).
+  public func regime(settings: PolynomialSettings, options: ExecutionOptions) throws -> Regime {
+    try layer.regime(inputs, keyLengths: keyLengths, settings: settings, options: options)
+  }
+
+  /// The regime at tolerance ε with default settings.
+  public func regime(tolerance: Double, options: ExecutionOptions = .serial) throws -> Regime {
+    try regime(settings: PolynomialSettings(tolerance: tolerance), options: options)
+  }
+}
+
+/// The loss, the gradient of every adapter matrix and of X, and how they were obtained.
+public struct Gradients: Sendable {
+  /// The squared loss ½ Σ ‖Z − Y‖²_F accumulated in Float64 (nil for an upstream objective).
+  public var loss: Double?
+  /// For each adapted projection μ, the pair (∂loss/∂A_μ [r, D], ∂loss/∂B_μ [D, r]).
+  public var adapters: [Projection: LoRAAdapter]
+  /// ∂loss/∂X, the shape of X (nil when not asked for).
+  public var input: Tensor?
+  /// The path that ran.
+  public var path: AttentionPath
+  /// The regime analysis (polynomial and auto methods).
+  public var regime: Regime?
+  /// The observed error on sampled rows, when a check was requested.
+  public var check: PolynomialCheck?
+
+  /// A result from its parts.
+  public init(
+    loss: Double?, adapters: [Projection: LoRAAdapter], input: Tensor?, path: AttentionPath, regime: Regime? = nil,
+    check: PolynomialCheck? = nil
+  ) {
+    self.loss = loss
+    self.adapters = adapters
+    self.input = input
+    self.path = path
+    self.regime = regime
+    self.check = check
+  }
+
+  /// max over the adapter matrices (and dX, when both have it) of max|g − g_ref| / max|g_ref| (∞
+  /// when an adapter is missing): the error measure of the accuracy targets and of `compare.py`.
+  public func maxRelativeDifference(from reference: Gradients, includingInput: Bool = true) -> Double {
+    var worst = 0.0
+    for (projection, expected) in reference.adapters {
+      guard let actual = adapters[projection] else { return .infinity }
+      worst = max(worst, actual.a.maxRelativeDifference(from: expected.a), actual.b.maxRelativeDifference(from: expected.b))
+    }
+    if includingInput, let input, let expected = reference.input { worst = max(worst, input.maxRelativeDifference(from: expected)) }
+    return worst
+  }
+}
+
+extension Tensor {
+  /// max|x − y| / max|y| (the absolute difference when y is all zero; ∞ for other shapes).
+  public func maxRelativeDifference(from reference: Tensor) -> Double {
+    guard shape == reference.shape else { return .infinity }
+    let scale = reference.scalars.lazy.map { abs(Double($0)) }.max() ?? 0
+    let error = zip(scalars, reference.scalars).lazy.map { abs(Double($0) - Double($1)) }.max() ?? 0
+    return scale == 0 ? error : error / scale
   }
 }

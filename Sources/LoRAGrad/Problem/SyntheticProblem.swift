@@ -1,42 +1,17 @@
-import Foundation
-
-/// A small deterministic pseudo-random generator (SplitMix64), so that synthetic problems are
-/// the same on every machine and run.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-  private var state: UInt64
-
-  /// A generator started from `seed`.
-  public init(seed: UInt64) { state = seed }
-
-  /// The next 64 random bits.
-  public mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-
-  /// A standard normal sample (Box–Muller).
-  public mutating func nextGaussian() -> Double {
-    let u1 = Double.random(in: Double.ulpOfOne..<1, using: &self)
-    let u2 = Double.random(in: 0..<1, using: &self)
-    return (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)
-  }
-}
-
 extension AttentionProblem {
-  /// A random problem drawn like `shared/anchors/case.py`: X, Y ~ N(0, 1) (X times `inputScale`),
-  /// W* ~ N(0, 1)/√D, A and B ~ N(0, 1)/√D, from a fixed seed.
+  /// A random problem drawn like `shared/anchors/case.py`: X, Y (or dZ) ~ N(0, 1), W* ~ N(0, 1)/√D,
+  /// A and B ~ N(0, 1)/√D, biases ~ N(0, 1)/2 when asked for, from a fixed seed; X and the biases
+  /// times `inputScale` (so Q and K scale with it).
   public static func synthetic(
-    sequences: Int = 1, length: Int, width: Int, heads: Int = 1, rank: Int = 8,
+    sequences: Int = 1, length: Int, width: Int, heads: Int = 1, loraRank: Int = 8,
     adapted: Set<Projection> = Set(Projection.allCases), alpha: Double? = nil, beta: Double? = nil,
-    inputScale: Double = 1, seed: UInt64 = 0
+    biases: Bool = false, causal: Bool = false, ropeTheta: Double? = nil, keyLengths: [Int]? = nil,
+    useRSLoRA: Bool = false, upstream: Bool = false, inputScale: Double = 1, seed: UInt64 = 0
   ) throws -> AttentionProblem {
-    guard sequences >= 1, length >= 1, width >= 1, rank >= 1 else {
+    guard sequences >= 1, length >= 1, width >= 1, loraRank >= 1, inputScale.isFinite else {
       throw LoRAGradError.invalidArgument(
-        argument: "synthetic problem", expected: "N, L, D, r ≥ 1",
-        given: "N = \(sequences), L = \(length), D = \(width), r = \(rank)")
+        argument: "synthetic problem", expected: "N, L, D, r ≥ 1 and a finite input scale",
+        given: "N = \(sequences), L = \(length), D = \(width), r = \(loraRank), scale \(inputScale)")
     }
     var random = SplitMix64(seed: seed)
     func gaussian(_ shape: [Int], scale: Double) -> Tensor {
@@ -45,42 +20,43 @@ extension AttentionProblem {
     }
     let weightScale = 1 / Double(width).squareRoot()
     let x = gaussian([sequences, length, width], scale: inputScale)
-    let y = gaussian([sequences, length, width], scale: 1)
+    let target = gaussian([sequences, length, width], scale: 1)
     var frozen: [Projection: Tensor] = [:]
     for projection in Projection.allCases { frozen[projection] = gaussian([width, width], scale: weightScale) }
     var adapters: [Projection: LoRAAdapter] = [:]
     for projection in Projection.allCases where adapted.contains(projection) {
       adapters[projection] = LoRAAdapter(
-        a: gaussian([rank, width], scale: weightScale), b: gaussian([width, rank], scale: weightScale))
+        a: gaussian([loraRank, width], scale: weightScale), b: gaussian([width, loraRank], scale: weightScale))
     }
+    var biasTensors: [Projection: Tensor] = [:]
+    if biases { for projection in Projection.allCases { biasTensors[projection] = gaussian([width], scale: 0.5 * inputScale) } }
+    let layer = try AttentionLayer(
+      frozenWeights: frozen, biases: biasTensors, adapters: adapters, heads: heads, alpha: alpha, beta: beta,
+      useRSLoRA: useRSLoRA, causal: causal, ropeTheta: ropeTheta)
     return try AttentionProblem(
-      inputs: x, targets: y, frozenWeights: frozen, adapters: adapters, heads: heads, alpha: alpha, beta: beta)
+      layer: layer, inputs: x, keyLengths: keyLengths, objective: upstream ? .upstream(target) : .squaredError(targets: target))
   }
-}
 
-extension AttentionProblem {
   /// A random problem like `synthetic(…)` whose inputs are rescaled so that the norm bound
-  /// R = max‖√β Q_i‖·max‖√β (K_j − μ)‖ equals `bound` (Q and K are linear in X, so R scales
-  /// with the square of X's scale), like `case.py --R`.
+  /// R = max‖√β Q_i‖·max‖√β (K_j − μ)‖ equals `normBound` (Q and K scale with X and the biases, so
+  /// R with the square of their scale), like `case.py --R`.
   public static func synthetic(
-    sequences: Int = 1, length: Int, width: Int, heads: Int = 1, rank: Int = 8,
+    sequences: Int = 1, length: Int, width: Int, heads: Int = 1, loraRank: Int = 8,
     adapted: Set<Projection> = Set(Projection.allCases), alpha: Double? = nil, beta: Double? = nil,
-    normBound bound: Double, seed: UInt64 = 0
+    biases: Bool = false, causal: Bool = false, ropeTheta: Double? = nil, keyLengths: [Int]? = nil,
+    useRSLoRA: Bool = false, upstream: Bool = false, normBound: Double, seed: UInt64 = 0
   ) throws -> AttentionProblem {
-    guard bound > 0, bound.isFinite else {
-      throw LoRAGradError.invalidArgument(argument: "normBound", expected: "a finite number > 0", given: "\(bound)")
+    guard normBound > 0, normBound.isFinite else {
+      throw LoRAGradError.invalidArgument(argument: "normBound", expected: "a finite number > 0", given: "\(normBound)")
     }
-    let unit = try synthetic(
-      sequences: sequences, length: length, width: width, heads: heads, rank: rank, adapted: adapted,
-      alpha: alpha, beta: beta, seed: seed)
-    let measured = try unit.normBound()
-    return try synthetic(
-      sequences: sequences, length: length, width: width, heads: heads, rank: rank, adapted: adapted,
-      alpha: alpha, beta: beta, inputScale: measured > 0 ? (bound / measured).squareRoot() : 1, seed: seed)
-  }
-
-  /// R = max over (sequence, head) pairs of max_i ‖√β Q_i‖ · max_j ‖√β (K_j − μ)‖.
-  public func normBound() throws -> Double {
-    try regime(tolerance: 0.5, parallelism: .dispatch(threads: activeProcessorCount)).bound
+    func make(_ scale: Double) throws -> AttentionProblem {
+      try synthetic(
+        sequences: sequences, length: length, width: width, heads: heads, loraRank: loraRank, adapted: adapted, alpha: alpha,
+        beta: beta, biases: biases, causal: causal, ropeTheta: ropeTheta, keyLengths: keyLengths, useRSLoRA: useRSLoRA,
+        upstream: upstream, inputScale: scale, seed: seed)
+    }
+    let measured = try make(1).regime(tolerance: 0.5).norms.bound
+    // One key has no spread about its mean (R = 0): any scale is as good as another.
+    return try make(measured > 0 && measured.isFinite ? (normBound / measured).squareRoot() : 1)
   }
 }

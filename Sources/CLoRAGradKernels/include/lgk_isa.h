@@ -1,0 +1,51 @@
+// Instruction sets and the operations table: the one dispatch idiom of the kernels.
+//
+// Every instruction-set-specific function (the GEMM micro-kernels, the row primitives of the
+// softmax, the monomial features) is reached through a `const lgk_ops *` taken from the
+// parameter struct of the phase being run; the table is chosen by the caller per call, from
+// what the CPU supports, so no kernel reads process-global state to decide.
+
+#ifndef LGK_ISA_H
+#define LGK_ISA_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// The instruction sets the kernels are written for, narrowest first.
+typedef enum lgk_isa {
+  lgk_isa_portable = 0,  ///< Plain C, vectorised only by the compiler's baseline (SSE2 on x86-64).
+  lgk_isa_avx2_fma = 1,  ///< 256-bit AVX2 with fused multiply-add.
+  lgk_isa_avx512f = 2,   ///< 512-bit AVX-512 Foundation.
+} lgk_isa;
+
+/// The operations of one instruction set (opaque to Swift; see ops.h).
+typedef struct lgk_ops lgk_ops;
+
+/// The widest instruction set supported by both the CPU and the build.
+lgk_isa lgk_isa_detected(void);
+/// A short name of the instruction set ("portable", "avx2+fma", "avx512f").
+const char *lgk_isa_name(lgk_isa isa);
+/// The operations table of `isa` (clamped to the detected set: never one the CPU cannot run).
+const lgk_ops *lgk_ops_for(lgk_isa isa);
+/// The instruction set a table belongs to.
+lgk_isa lgk_ops_isa(const lgk_ops *ops);
+
+/// C (m×n) = alpha·A·B + beta·C with the table's micro-kernels: A addressed A[i·rsa + p·csa]
+/// (so Aᵀ is just swapped strides), B row-major k×n with row stride ldb, C row-major with row
+/// stride ldc; beta ∈ {0, 1}. For benchmarks that measure the machine's SGEMM roof.
+void lgk_sgemm(const lgk_ops *ops, int64_t m, int64_t n, int64_t k, float alpha,
+               const float *a, int64_t rsa, int64_t csa, const float *b, int64_t ldb,
+               float beta, float *c, int64_t ldc);
+
+/// y_i = exp(x_i) for n values with the table's vectorised exp (range reduction and a degree-6
+/// polynomial, within a few fp32 ulps on [−87, 88], 0 below).
+void lgk_exp(const lgk_ops *ops, int64_t n, const float *x, float *y);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

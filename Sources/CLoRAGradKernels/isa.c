@@ -1,0 +1,77 @@
+// Runtime CPU detection and the operations tables: the widest instruction set the CPU supports
+// is found once (an idempotent, race-free cache of a pure function); which table a computation
+// uses is the caller's choice, passed in its parameter structs.
+
+#include "ops.h"
+
+#define LGK_TABLE(ISA, S)                                                                      \
+  const lgk_ops lgk_ops_##S = {ISA,                                                            \
+                               lgk_sgemm_##S,                                                  \
+                               lgk_row_max_##S,                                                \
+                               lgk_row_exp_shifted_##S,                                        \
+                               lgk_row_softmax_backward_##S,                                   \
+                               lgk_row_scale_##S,                                              \
+                               lgk_exp_##S,                                                    \
+                               lgk_features_##S,                                               \
+                               lgk_weigh_##S};
+
+LGK_TABLE(lgk_isa_portable, portable)
+#if LGK_X86
+LGK_TABLE(lgk_isa_avx2_fma, avx2)
+LGK_TABLE(lgk_isa_avx512f, avx512)
+#endif
+
+static lgk_isa detect(void) {
+#if LGK_X86
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2") &&
+      __builtin_cpu_supports("fma"))
+    return lgk_isa_avx512f;
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return lgk_isa_avx2_fma;
+#endif
+  return lgk_isa_portable;
+}
+
+lgk_isa lgk_isa_detected(void) {
+  static int cached = -1;
+  int isa = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+  if (isa < 0) {
+    isa = (int)detect();
+    __atomic_store_n(&cached, isa, __ATOMIC_RELAXED);
+  }
+  return (lgk_isa)isa;
+}
+
+const char *lgk_isa_name(lgk_isa isa) {
+  switch (isa) {
+    case lgk_isa_avx512f: return "avx512f";
+    case lgk_isa_avx2_fma: return "avx2+fma";
+    default: return "portable";
+  }
+}
+
+const lgk_ops *lgk_ops_for(lgk_isa isa) {
+  lgk_isa usable = isa > lgk_isa_detected() ? lgk_isa_detected() : isa;
+#if LGK_X86
+  if (usable == lgk_isa_avx512f) return &lgk_ops_avx512;
+  if (usable == lgk_isa_avx2_fma) return &lgk_ops_avx2;
+#endif
+  return &lgk_ops_portable;
+}
+
+lgk_isa lgk_ops_isa(const lgk_ops *ops) { return ops->isa; }
+
+void lgk_sgemm(const lgk_ops *ops, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
+               int64_t rsa, int64_t csa, const float *b, int64_t ldb, float beta, float *c,
+               int64_t ldc) {
+  ops->sgemm(m, n, k, alpha, a, rsa, csa, b, ldb, beta, c, ldc);
+}
+
+void lgk_exp(const lgk_ops *ops, int64_t n, const float *x, float *y) { ops->exp(n, x, y); }
+
+int64_t lgk_claim_tile(int64_t *counter) { return __atomic_fetch_add(counter, 1, __ATOMIC_RELAXED); }
+
+void lgk_run_claimed_tiles(const lgk_phase *phase, int64_t *counter, float *scratch) {
+  for (int64_t t = lgk_claim_tile(counter); t < phase->tiles; t = lgk_claim_tile(counter))
+    phase->tile(phase->params, t, scratch);
+}

@@ -1,0 +1,60 @@
+// The operations table behind `lgk_ops` (lgk_isa.h): every instruction-set-specific function,
+// one table per instruction set. Drivers are written once over a table.
+
+#ifndef LGK_OPS_H
+#define LGK_OPS_H
+
+#include <stdint.h>
+#include "internal.h"
+
+struct lgk_ops {
+  lgk_isa isa;
+  /// C = alpha·A·B + beta·C (see lgk_sgemm).
+  void (*sgemm)(int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t rsa,
+                int64_t csa, const float *b, int64_t ldb, float beta, float *c, int64_t ldc);
+  /// max_{j < valid} s_j (−∞ when valid = 0).
+  float (*row_max)(int64_t valid, const float *s);
+  /// s_j ← exp(s_j − shift) for j < valid, 0 for valid ≤ j < n; returns Σ_j s_j.
+  float (*row_exp_shifted)(int64_t n, int64_t valid, float *s, float shift);
+  /// dp_j ← p_j·(dp_j − delta) for j < n.
+  void (*row_softmax_backward)(int64_t n, const float *p, float *dp, float delta);
+  /// o_j ← factor·o_j for j < n.
+  void (*row_scale)(int64_t n, float *o, float factor);
+  /// y_j ← exp(x_j) for j < n.
+  void (*exp)(int64_t n, const float *x, float *y);
+  /// Monomial features, unweighted (see lgk_monomial_features).
+  void (*features)(int64_t rows, const float *x_t, int64_t ldx, int64_t count,
+                   const int32_t *parent, const int32_t *variable, float *out, int64_t ldo);
+  /// out[m·ldo + r] ← weight_m · out[m·ldo + r].
+  void (*weigh)(int64_t rows, int64_t count, const float *weight, float *out, int64_t ldo);
+};
+
+extern const lgk_ops lgk_ops_portable;
+#if LGK_X86
+extern const lgk_ops lgk_ops_avx2;
+extern const lgk_ops lgk_ops_avx512;
+#endif
+
+// The per-instruction-set pieces the tables are made of, named <operation>_<isa> so that
+// `perf report` shows which variant ran.
+#define LGK_DECLARE_ISA(S)                                                                      \
+  void lgk_sgemm_##S(int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t rsa, \
+                     int64_t csa, const float *b, int64_t ldb, float beta, float *c,            \
+                     int64_t ldc);                                                              \
+  float lgk_row_max_##S(int64_t valid, const float *s);                                         \
+  float lgk_row_exp_shifted_##S(int64_t n, int64_t valid, float *s, float shift);               \
+  void lgk_row_softmax_backward_##S(int64_t n, const float *p, float *dp, float delta);         \
+  void lgk_row_scale_##S(int64_t n, float *o, float factor);                                    \
+  void lgk_exp_##S(int64_t n, const float *x, float *y);                                        \
+  void lgk_features_##S(int64_t rows, const float *x_t, int64_t ldx, int64_t count,             \
+                        const int32_t *parent, const int32_t *variable, float *out,             \
+                        int64_t ldo);                                                           \
+  void lgk_weigh_##S(int64_t rows, int64_t count, const float *weight, float *out, int64_t ldo);
+
+LGK_DECLARE_ISA(portable)
+#if LGK_X86
+LGK_DECLARE_ISA(avx2)
+LGK_DECLARE_ISA(avx512)
+#endif
+
+#endif

@@ -1,0 +1,31 @@
+// Pieces shared by the polynomial-method tiles.
+
+#ifndef LGK_POLY_INTERNAL_H
+#define LGK_POLY_INTERNAL_H
+
+#include "internal.h"
+#include "ops.h"
+
+/// The sums of one (pair, chunk): `width` columns per feature.
+static inline float *lgk_poly_sums(float *sums, const lgk_poly_geometry *g, int64_t pair, int64_t chunk,
+                                   int64_t width) {
+  return sums + (pair * g->chunks + chunk) * g->rank * width;
+}
+
+/// ψ of the centred, normalised keys (k̂_j − μ)/ρ_k of rows row0 ..< row0 + rows: `rank` features,
+/// feature-major with row stride row_block; x_t is scratch of head_stride × row_block.
+static inline void lgk_poly_key_features(const lgk_ops *ops, const lgk_heads *heads, const lgk_poly_geometry *g,
+                                         const lgk_poly_plan *plan, int64_t pair, int64_t row0, int64_t rows,
+                                         float *x_t, float *features) {
+  const lgk_head_layout *layout = &heads->layout;
+  const int64_t h = layout->head_width, lp = layout->padded_length, rb = g->row_block;
+  const float *k_t = heads->k_t + lgk_pair_offset(layout, pair);
+  const float *mean = plan->key_mean + pair * layout->head_stride;
+  const float norm = plan->key_norm[pair];
+  const float scale = norm > 0.0f ? 1.0f / norm : 0.0f;
+  for (int64_t c = 0; c < h; c++)
+    for (int64_t r = 0; r < rows; r++) x_t[c * rb + r] = (k_t[c * lp + row0 + r] - mean[c]) * scale;
+  ops->features(rows, x_t, rb, g->rank, plan->parent, plan->variable, features, rb);
+}
+
+#endif

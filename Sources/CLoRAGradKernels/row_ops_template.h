@@ -1,0 +1,93 @@
+// The row primitives of the softmax kernels, written once over a small vector vocabulary and
+// instantiated per instruction set (row_ops_portable.c, row_ops_avx2.c, row_ops_avx512.c).
+//
+// exp: x = n·ln2 + r by range reduction (ln2 split in two parts, Cody–Waite), e^r ≈ 1 + r +
+// r²·(c₀ + c₁r + … + c₅r⁵) on |r| ≤ ln2/2 (Cephes' expf coefficients: a degree-7 polynomial, within
+// a few fp32 ulps), then e^x = e^r·2ⁿ. Inputs are clamped to [−87.34, 88], so e^x never reaches
+// the subnormals and 2ⁿ is exact.
+//
+// Before including, define:
+//   LGK_SUFFIX     the name suffix (portable, avx2, avx512)
+//   LGK_ATTRIBUTE  the function attribute selecting the instruction set (may be empty)
+//   lgk_v, LGK_LANES   the vector type and its lanes
+// and these LGK_ATTRIBUTE static inline functions: v_set1(float), v_load(const float *),
+// v_store(float *, lgk_v), v_add, v_sub, v_mul, v_max, v_min (lgk_v, lgk_v),
+// v_fma(a, b, c) = a·b + c, v_fnma(a, b, c) = c − a·b, v_round(x) (to nearest even),
+// v_exp2i(p, n) = p·2ⁿ (n integral), v_hsum(lgk_v), v_hmax(lgk_v).
+
+#include <math.h>
+
+#define LGK_CAT2(a, b) a##_##b
+#define LGK_CAT(a, b) LGK_CAT2(a, b)
+#define LGK_NAME(name) LGK_CAT(name, LGK_SUFFIX)
+
+LGK_ATTRIBUTE static inline lgk_v vexp(lgk_v x) {
+  x = v_max(x, v_set1(-87.33654f));
+  x = v_min(x, v_set1(88.0f));
+  lgk_v n = v_round(v_mul(x, v_set1(1.44269504088896341f)));
+  lgk_v r = v_fnma(n, v_set1(0.693359375f), x);
+  r = v_fnma(n, v_set1(-2.12194440e-4f), r);
+  lgk_v p = v_set1(1.9875691500e-4f);
+  p = v_fma(p, r, v_set1(1.3981999507e-3f));
+  p = v_fma(p, r, v_set1(8.3334519073e-3f));
+  p = v_fma(p, r, v_set1(4.1665795894e-2f));
+  p = v_fma(p, r, v_set1(1.6666665459e-1f));
+  p = v_fma(p, r, v_set1(5.0000001201e-1f));
+  p = v_fma(p, v_mul(r, r), v_add(r, v_set1(1.0f)));
+  return v_exp2i(p, n);
+}
+
+LGK_ATTRIBUTE float LGK_NAME(lgk_row_max)(int64_t valid, const float *s) {
+  lgk_v m = v_set1(-INFINITY);
+  int64_t j = 0;
+  for (; j + LGK_LANES <= valid; j += LGK_LANES) m = v_max(m, v_load(s + j));
+  float best = v_hmax(m);
+  for (; j < valid; j++) best = s[j] > best ? s[j] : best;
+  return best;
+}
+
+LGK_ATTRIBUTE float LGK_NAME(lgk_row_exp_shifted)(int64_t n, int64_t valid, float *s, float shift) {
+  lgk_v sum = v_set1(0.0f), c = v_set1(shift);
+  int64_t j = 0;
+  for (; j + LGK_LANES <= valid; j += LGK_LANES) {
+    lgk_v p = vexp(v_sub(v_load(s + j), c));
+    v_store(s + j, p);
+    sum = v_add(sum, p);
+  }
+  if (j < valid) {
+    float tail[LGK_LANES];
+    const int64_t live = valid - j;
+    for (int64_t t = 0; t < LGK_LANES; t++) tail[t] = t < live ? s[j + t] - shift : 0.0f;
+    v_store(tail, vexp(v_load(tail)));
+    for (int64_t t = live; t < LGK_LANES; t++) tail[t] = 0.0f;
+    sum = v_add(sum, v_load(tail));
+    for (int64_t t = 0; t < live; t++) s[j + t] = tail[t];
+  }
+  for (j = valid; j < n; j++) s[j] = 0.0f;
+  return v_hsum(sum);
+}
+
+LGK_ATTRIBUTE void LGK_NAME(lgk_row_softmax_backward)(int64_t n, const float *p, float *dp, float delta) {
+  lgk_v d = v_set1(delta);
+  int64_t j = 0;
+  for (; j + LGK_LANES <= n; j += LGK_LANES) v_store(dp + j, v_mul(v_load(p + j), v_sub(v_load(dp + j), d)));
+  for (; j < n; j++) dp[j] = p[j] * (dp[j] - delta);
+}
+
+LGK_ATTRIBUTE void LGK_NAME(lgk_row_scale)(int64_t n, float *o, float factor) {
+  lgk_v f = v_set1(factor);
+  int64_t j = 0;
+  for (; j + LGK_LANES <= n; j += LGK_LANES) v_store(o + j, v_mul(v_load(o + j), f));
+  for (; j < n; j++) o[j] *= factor;
+}
+
+LGK_ATTRIBUTE void LGK_NAME(lgk_exp)(int64_t n, const float *x, float *y) {
+  int64_t j = 0;
+  for (; j + LGK_LANES <= n; j += LGK_LANES) v_store(y + j, vexp(v_load(x + j)));
+  if (j < n) {
+    float tail[LGK_LANES] = {0};
+    for (int64_t t = 0; t < n - j; t++) tail[t] = x[j + t];
+    v_store(tail, vexp(v_load(tail)));
+    for (int64_t t = 0; t < n - j; t++) y[j + t] = tail[t];
+  }
+}

@@ -1,0 +1,201 @@
+import Foundation
+
+/// The one pipeline every call runs:
+///   checks → projection (head view) → the path's phases → projection backward → finiteness.
+/// `AttentionLayer.forward`, `.backward` and `.regime`, and through them every client (the
+/// squared loss, the command line, training), go through here.
+enum LayerPipeline {
+  /// Z and lse of `batch` by `method`.
+  static func forward(
+    _ layer: AttentionLayer, batch: LayerBatch, method: AttentionMethod, options: ExecutionOptions
+  ) throws -> LayerForward {
+    try options.parallelism.validate()
+    let parallelism = options.parallelism
+    if case .reference = method {
+      try requireReferenceLength(batch)
+      let evaluation = ReferenceAttention.evaluate(
+        layer, inputs: batch.inputs.scalars.map(Double.init), sequences: batch.shape.sequences, keyLengths: batch.keyLengths)
+      return try finished(
+        layer, batch: batch, output: evaluation.output.map(Float.init), logSumExp: evaluation.logSumExp.map(Float.init),
+        path: .reference, regime: nil, check: nil, settings: .reference)
+    }
+    let (tiling, polynomialSettings) = try settings(of: method)
+    let view = try HeadView(layer, batch: batch, rowMultiple: tiling.keyBlock, operations: try options.instructionSet.operations(), parallelism: parallelism)
+    guard let polynomialSettings else {
+      let (output, lse) = try FlashAttention.forward(view, tiling: tiling, parallelism: parallelism)
+      return try finished(
+        layer, batch: batch, output: try HeadSpace.gather(view, width: layer.modelWidth, heads: output, parallelism: parallelism),
+        logSumExp: HeadSpace.rowValues(view, lse), path: .exact, regime: nil, check: nil, settings: .exact(tiling))
+    }
+    let statistics = try PolynomialStatistics(view, rowBlock: polynomialSettings.rowBlock, parallelism: parallelism)
+    let plan: PolynomialPlan?, refusal: LoRAGradError?
+    if case .polynomial = method {  // the polynomial method refuses with the plan's own reason
+      (plan, refusal) = (try PolynomialPlan(view, statistics: statistics, settings: polynomialSettings, shape: batch.shape), nil)
+    } else {
+      (plan, refusal) = attemptPlan(view, statistics: statistics, settings: polynomialSettings, shape: batch.shape)
+    }
+    let regime = verdict(statistics, plan: plan, refusal: refusal, shape: batch.shape, costModel: options.costModel)
+    let forced: Bool
+    if case .polynomial = method { forced = true } else { forced = false }
+    guard let chosen = plan, forced || regime.verdict == .polynomial else {
+      let (output, lse) = try FlashAttention.forward(view, tiling: tiling, parallelism: parallelism)
+      return try finished(
+        layer, batch: batch, output: try HeadSpace.gather(view, width: layer.modelWidth, heads: output, parallelism: parallelism),
+        logSumExp: HeadSpace.rowValues(view, lse), path: .exact, regime: regime, check: nil, settings: .exact(tiling))
+    }
+    let (output, lse) = try PolynomialAttention.forward(view, statistics: statistics, plan: chosen, parallelism: parallelism)
+    let check = polynomialSettings.checkRows > 0
+      ? PolynomialCheck.measure(view, statistics: statistics, plan: chosen, output: output, rows: polynomialSettings.checkRows)
+      : nil
+    return try finished(
+      layer, batch: batch, output: try HeadSpace.gather(view, width: layer.modelWidth, heads: output, parallelism: parallelism),
+      logSumExp: HeadSpace.rowValues(view, lse), path: .polynomial, regime: regime, check: check,
+      settings: .polynomial(polynomialSettings))
+  }
+
+  /// Every adapter gradient and dX from the caller's dZ, by the path `saved` took.
+  static func backward(
+    _ layer: AttentionLayer, batch: LayerBatch, saved: LayerForward, upstream dz: Tensor, inputGradient: Bool,
+    options: ExecutionOptions, names: InputNames = .mathematical
+  ) throws -> LayerGradients {
+    try options.parallelism.validate()
+    try batch.requireLikeInputs(dz, .upstream, names: names)
+    try batch.requireLikeInputs(saved.output, .output, names: names)
+    let expectedLSE = [batch.shape.sequences, batch.shape.heads, batch.shape.length]
+    guard saved.logSumExp.shape == expectedLSE else {
+      throw LoRAGradError.shapeMismatch(name: names.tensor(.logSumExp), expected: Tensor.describe(expectedLSE), given: saved.logSumExp.shapeDescription)
+    }
+    let parallelism = options.parallelism
+    let gradients: (adapters: [Projection: LoRAAdapter], inputGradient: [Float]?)
+    switch saved.settings {
+    case .reference:
+      try requireReferenceLength(batch)
+      let evaluation = ReferenceAttention.evaluate(
+        layer, inputs: batch.inputs.scalars.map(Double.init), sequences: batch.shape.sequences, keyLengths: batch.keyLengths,
+        upstream: dz.scalars.map(Double.init))
+      let r = layer.loraRank, d = layer.modelWidth
+      gradients = (
+        evaluation.adapterGradients.mapValues {
+          LoRAAdapter(a: Tensor(checkedShape: [r, d], scalars: $0.a.map(Float.init)), b: Tensor(checkedShape: [d, r], scalars: $0.b.map(Float.init)))
+        },
+        inputGradient ? evaluation.inputGradient.map(Float.init) : nil)
+    case let .exact(tiling):
+      let view = try HeadView(layer, batch: batch, rowMultiple: tiling.keyBlock, operations: try options.instructionSet.operations(), parallelism: parallelism)
+      let (dO, delta) = try HeadSpace.upstream(view, width: layer.modelWidth, upstream: dz, output: saved.output, parallelism: parallelism)
+      let lse = try view.rowBuffer("lse")
+      let l = batch.shape.length, lp = Int(view.layout.padded_length)
+      for pair in 0..<view.pairs { for i in 0..<l { lse.base[pair * lp + i] = saved.logSumExp.scalars[pair * l + i] } }
+      let heads = try FlashAttention.backward(view, tiling: tiling, upstream: dO, logSumExp: lse, delta: delta!, parallelism: parallelism)
+      gradients = try ProjectionBackward.compute(
+        layer, batch: batch, view: view, gradients: heads, inputGradient: inputGradient, parallelism: parallelism)
+    case let .polynomial(settings):
+      let view = try HeadView(layer, batch: batch, rowMultiple: FlashTiling.standard.keyBlock, operations: try options.instructionSet.operations(), parallelism: parallelism)
+      let statistics = try PolynomialStatistics(view, rowBlock: settings.rowBlock, parallelism: parallelism)
+      let plan = try PolynomialPlan(view, statistics: statistics, settings: settings, shape: batch.shape)
+      let (dO, _) = try HeadSpace.upstream(view, width: layer.modelWidth, upstream: dz, output: nil, parallelism: parallelism)
+      let heads = try PolynomialAttention.backward(view, statistics: statistics, plan: plan, upstream: dO, parallelism: parallelism)
+      gradients = try ProjectionBackward.compute(
+        layer, batch: batch, view: view, gradients: heads, inputGradient: inputGradient, parallelism: parallelism)
+    }
+    let reason = "overflowed Float32 on the \(saved.path.rawValue) path (finite inputs whose logits, outputs or gradients exceed 3.4e38); rescale x or the weights"
+    for projection in gradients.adapters.keys.sorted() {
+      let pair = gradients.adapters[projection]!
+      for (role, tensor) in [(TensorRole.adapterA(projection), pair.a), (.adapterB(projection), pair.b)] where tensor.firstNonFiniteIndex != nil {
+        throw LoRAGradError.outOfRange(quantity: "∂loss/∂\(role)", reason: reason)
+      }
+    }
+    guard gradients.inputGradient?.allSatisfy(\.isFinite) ?? true else {
+      throw LoRAGradError.outOfRange(quantity: "∂loss/∂X", reason: reason)
+    }
+    return LayerGradients(adapters: gradients.adapters, input: gradients.inputGradient.map(batch.callerShaped), path: saved.path)
+  }
+
+  /// The regime of `batch` at the polynomial settings: projection and statistics only.
+  static func regime(
+    _ layer: AttentionLayer, batch: LayerBatch, settings: PolynomialSettings, options: ExecutionOptions
+  ) throws -> Regime {
+    try options.parallelism.validate()
+    try settings.validate()
+    let view = try HeadView(
+      layer, batch: batch, rowMultiple: FlashTiling.standard.keyBlock, operations: try options.instructionSet.operations(),
+      parallelism: options.parallelism)
+    let statistics = try PolynomialStatistics(view, rowBlock: settings.rowBlock, parallelism: options.parallelism)
+    let (plan, refusal) = attemptPlan(view, statistics: statistics, settings: settings, shape: batch.shape)
+    return verdict(statistics, plan: plan, refusal: refusal, shape: batch.shape, costModel: options.costModel)
+  }
+
+  /// The plan, or the reason the polynomial path cannot meet ε.
+  private static func attemptPlan(
+    _ view: HeadView, statistics: PolynomialStatistics, settings: PolynomialSettings, shape: AttentionShape
+  ) -> (PolynomialPlan?, LoRAGradError?) {
+    do {
+      return (try PolynomialPlan(view, statistics: statistics, settings: settings, shape: shape), nil)
+    } catch let error as LoRAGradError {
+      return (nil, error)
+    } catch {
+      return (nil, .toleranceUnreachable(reason: "\(error)"))
+    }
+  }
+
+  /// The verdict of the cost model (one-thread predictions, so independent of the thread count).
+  private static func verdict(
+    _ statistics: PolynomialStatistics, plan: PolynomialPlan?, refusal: LoRAGradError?, shape: AttentionShape, costModel: CostModel
+  ) -> Regime {
+    let exactSeconds = costModel.exactSeconds(shape)
+    var regime = Regime(
+      verdict: .exact, reason: refusal.map { "\($0)" } ?? "", norms: statistics.norms, polynomial: nil,
+      predictedExactFlops: CostModel.exactFlops(shape), predictedExactSeconds: exactSeconds, predictedPolynomialSeconds: nil,
+      crossoverLength: nil, costModel: costModel.source)
+    guard let report = plan?.report else { return regime }
+    let polynomialSeconds = costModel.polynomialSeconds(shape, featureCount: report.featureCount, chunkRows: report.chunkRows)
+    let faster = polynomialSeconds < exactSeconds
+    regime.verdict = faster ? .polynomial : .exact
+    regime.polynomial = report
+    regime.predictedPolynomialSeconds = polynomialSeconds
+    regime.crossoverLength = costModel.crossoverLength(
+      headWidth: shape.headWidth, featureCount: report.featureCount, causal: shape.causal, chunkRows: report.chunkRows)
+    let needs = "R = \(formatted(statistics.norms.bound)) needs degree \(report.degree), \(report.featureCount) features"
+    regime.reason = faster
+      ? "\(needs): predicted \(String(format: "%.3g", exactSeconds / polynomialSeconds))× faster than exact"
+      : "\(needs): the exact path is predicted faster at L = \(shape.length)"
+    return regime
+  }
+
+  /// The exact tiling (padding granularity) and, for poly and auto, the polynomial settings.
+  private static func settings(of method: AttentionMethod) throws -> (FlashTiling, PolynomialSettings?) {
+    switch method {
+    case let .exact(tiling):
+      try tiling.validate()
+      return (tiling, nil)
+    case let .polynomial(settings), let .auto(settings):
+      try settings.validate()
+      return (.standard, settings)
+    case .reference:
+      return (.standard, nil)
+    }
+  }
+
+  private static func requireReferenceLength(_ batch: LayerBatch) throws {
+    guard batch.shape.length <= ReferenceAttention.maximumLength else {
+      throw LoRAGradError.invalidArgument(
+        argument: "method",
+        expected: "the reference only for L ≤ \(ReferenceAttention.maximumLength) (it materialises L×L Float64 matrices); use exact",
+        given: "reference at L = \(batch.shape.length)")
+    }
+  }
+
+  /// The forward result after checking that Z and lse are finite.
+  private static func finished(
+    _ layer: AttentionLayer, batch: LayerBatch, output: [Float], logSumExp: [Float], path: AttentionPath, regime: Regime?,
+    check: PolynomialCheck?, settings: PathSettings
+  ) throws -> LayerForward {
+    guard output.allSatisfy(\.isFinite), logSumExp.allSatisfy(\.isFinite) else {
+      throw LoRAGradError.outOfRange(
+        quantity: "Z", reason: "overflowed Float32 on the \(path.rawValue) path (finite inputs whose logits or outputs exceed 3.4e38); rescale x or the weights")
+    }
+    return LayerForward(
+      output: batch.callerShaped(output),
+      logSumExp: Tensor(checkedShape: [batch.shape.sequences, batch.shape.heads, batch.shape.length], scalars: logSumExp),
+      path: path, regime: regime, check: check, keyLengths: batch.keyLengths, settings: settings)
+  }
+}

@@ -1,0 +1,37 @@
+/// What a forward pass returns and a backward pass needs again (FlashAttention's saved state):
+/// the output, the per-row log-sum-exp, and how they were computed.
+public struct LayerForward: Sendable {
+  /// Z = concat_j softmax(β Q_j K_jᵀ + mask) V_j, the shape of X.
+  public let output: Tensor
+  /// lse per (sequence, head, row), [N, H, L]: log Σ_j exp(β q_i·k_j) over the visible keys
+  /// (on the polynomial path, the log of its normaliser plus the centring shift).
+  public let logSumExp: Tensor
+  /// The path that ran; `backward` runs the same one.
+  public let path: AttentionPath
+  /// The regime analysis (polynomial and auto methods).
+  public let regime: Regime?
+  /// The observed error on sampled rows, when the polynomial settings asked for a check.
+  public let check: PolynomialCheck?
+  /// The key lengths ℓ_n of the call (nil: all keys visible).
+  public let keyLengths: [Int]?
+  /// The settings of the path, for the backward pass.
+  let settings: PathSettings
+}
+
+/// The settings of the path a forward pass took.
+enum PathSettings: Sendable, Equatable {
+  case exact(FlashTiling)
+  case polynomial(PolynomialSettings)
+  case reference
+}
+
+/// What a backward pass returns: the gradient of the caller's loss with respect to every adapter
+/// matrix and to the layer's input.
+public struct LayerGradients: Sendable {
+  /// For each adapted projection μ, the pair (∂loss/∂A_μ [r, D], ∂loss/∂B_μ [D, r]).
+  public var adapters: [Projection: LoRAAdapter]
+  /// dX = dQ W_q + dK W_k + dV W_v, the shape of X (nil when not asked for).
+  public var input: Tensor?
+  /// The path that ran.
+  public var path: AttentionPath
+}

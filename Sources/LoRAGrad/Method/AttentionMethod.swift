@@ -1,0 +1,119 @@
+/// How the attention of a layer is computed, forwards and backwards.
+public enum AttentionMethod: Sendable, Equatable {
+  /// The exact tiled path (FlashAttention-2 style), Float32, quadratic in L, linear memory.
+  case exact(FlashTiling)
+  /// The almost-linear polynomial path; refuses (`toleranceUnreachable`) when no degree within
+  /// the memory budget meets the tolerance.
+  case polynomial(PolynomialSettings)
+  /// The polynomial path when it meets the tolerance and the cost model predicts it faster, the
+  /// exact path otherwise.
+  case auto(PolynomialSettings)
+  /// The Float64 reference that materialises P (L ≤ 16384; the tests' oracle).
+  case reference
+
+  /// The exact path with the standard tiling.
+  public static var exact: AttentionMethod { .exact(.standard) }
+  /// The polynomial path at tolerance ε with default settings.
+  public static func polynomial(tolerance: Double) -> AttentionMethod { .polynomial(PolynomialSettings(tolerance: tolerance)) }
+  /// The automatic choice at tolerance ε with default settings.
+  public static func auto(tolerance: Double) -> AttentionMethod { .auto(PolynomialSettings(tolerance: tolerance)) }
+
+  /// The method's name as the command line spells it.
+  public var name: String {
+    switch self {
+    case .exact: return "exact"
+    case .polynomial: return "poly"
+    case .auto: return "auto"
+    case .reference: return "reference"
+    }
+  }
+}
+
+/// The path a computation took (or a verdict recommends).
+public enum AttentionPath: String, Sendable, Equatable, CaseIterable {
+  /// The exact tiled path.
+  case exact
+  /// The polynomial (low-rank) path.
+  case polynomial = "poly"
+  /// The Float64 reference.
+  case reference
+}
+
+/// The block sizes of the exact path. They are fixed numbers, never derived from the thread
+/// count, so the tiles (and every bit of the result) are the same on any number of threads.
+public struct FlashTiling: Sendable, Equatable {
+  /// Rows of a query block, B_r.
+  public var queryBlock: Int
+  /// Rows of a key block, B_c (also the padding granularity of L).
+  public var keyBlock: Int
+  /// The most key groups per (sequence, head) pair: each is one backward tile and keeps its own
+  /// partial dq̂, so memory grows by this factor times |dQ|.
+  public var maxKeyGroups: Int
+
+  /// A tiling from its block sizes.
+  public init(queryBlock: Int = 64, keyBlock: Int = 64, maxKeyGroups: Int = 16) {
+    self.queryBlock = queryBlock
+    self.keyBlock = keyBlock
+    self.maxKeyGroups = maxKeyGroups
+  }
+
+  /// The tiling the library uses by default.
+  public static let standard = FlashTiling()
+
+  /// Throws unless the block sizes are positive multiples of 16 and there is at least one key group.
+  func validate() throws {
+    for (name, value) in [("queryBlock", queryBlock), ("keyBlock", keyBlock)] where value < 16 || value % 16 != 0 {
+      throw LoRAGradError.invalidArgument(argument: name, expected: "a positive multiple of 16", given: "\(value)")
+    }
+    guard maxKeyGroups >= 1 else {
+      throw LoRAGradError.invalidArgument(argument: "maxKeyGroups", expected: "an integer ≥ 1", given: "\(maxKeyGroups)")
+    }
+  }
+}
+
+/// The settings of the polynomial path.
+public struct PolynomialSettings: Sendable, Equatable {
+  /// ε: the bound on the entrywise relative error of P̃ the path must meet.
+  public var tolerance: Double
+  /// Rows per query and key block (each query block gets its own degree).
+  public var rowBlock: Int
+  /// The most row-block chunks per (sequence, head) pair for the non-causal sums.
+  public var maxChunks: Int
+  /// The memory the low-rank sums may take, in bytes; it caps the degree (and, causal, the chunks).
+  public var memoryBudget: Int
+  /// The highest degree considered.
+  public var maxDegree: Int
+  /// Query rows sampled for the a-posteriori check (0: none), O(rows·L·h).
+  public var checkRows: Int
+
+  /// Settings with the given tolerance and default blocks and budget (1 GiB of low-rank sums).
+  public init(
+    tolerance: Double, rowBlock: Int = 128, maxChunks: Int = 16, memoryBudget: Int = 1 << 30, maxDegree: Int = 24,
+    checkRows: Int = 0
+  ) {
+    self.tolerance = tolerance
+    self.rowBlock = rowBlock
+    self.maxChunks = maxChunks
+    self.memoryBudget = memoryBudget
+    self.maxDegree = maxDegree
+    self.checkRows = checkRows
+  }
+
+  /// Throws unless ε ∈ (0, 1) and the block, chunk, degree and check limits are in range.
+  func validate() throws {
+    guard tolerance > 0, tolerance < 1 else {
+      throw LoRAGradError.invalidArgument(argument: "tolerance", expected: "a number in (0, 1)", given: "\(tolerance)")
+    }
+    guard rowBlock >= 16, rowBlock % 16 == 0, rowBlock <= 512 else {
+      throw LoRAGradError.invalidArgument(argument: "rowBlock", expected: "a multiple of 16 in 16…512", given: "\(rowBlock)")
+    }
+    guard maxChunks >= 1, maxDegree >= 0, maxDegree <= ExpPolynomial.maximumDegree, memoryBudget > 0 else {
+      throw LoRAGradError.invalidArgument(
+        argument: "polynomial settings", expected: "maxChunks ≥ 1, 0 ≤ maxDegree ≤ \(ExpPolynomial.maximumDegree), memoryBudget > 0",
+        given: "\(maxChunks), \(maxDegree), \(memoryBudget)")
+    }
+    guard checkRows >= 0 else {
+      throw LoRAGradError.invalidArgument(argument: "check", expected: "a number of rows ≥ 0", given: "\(checkRows)")
+    }
+  }
+}

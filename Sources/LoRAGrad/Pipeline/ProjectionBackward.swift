@@ -1,0 +1,69 @@
+import CLoRAGradKernels
+
+/// The gradients with respect to the head view, dq̂, dk̂ and dV: what an attention path hands to
+/// the projection backward.
+struct HeadGradients {
+  let dQ, dK, dV: FloatBuffer
+}
+
+/// The last step of the data flow (phases "projection backward" and "sum partials"): from
+/// dq̂, dk̂, dV to dX = dQ W_q + dK W_k + dV W_v and ∂/∂A_μ = s·(dμ B_μ)ᵀ X, ∂/∂B_μ = s·dμᵀ (X A_μᵀ)
+/// for every adapted μ, with dQ = √β·R⁻¹dq̂, dK = √β·R⁻¹dk̂. Row blocks add into chunk partials
+/// in Float64, summed in chunk order, so the result does not depend on the thread count.
+enum ProjectionBackward {
+  /// The adapter gradients and, when asked for, dX ([N, L, D] scalars).
+  static func compute(
+    _ layer: AttentionLayer, batch: LayerBatch, view: HeadView, gradients: HeadGradients, inputGradient: Bool,
+    parallelism: Parallelism
+  ) throws -> (adapters: [Projection: LoRAAdapter], inputGradient: [Float]?) {
+    let d = layer.modelWidth, r = layer.loraRank, rankStride = roundUp(max(r, 1), toMultipleOf: 16)
+    let adapted = layer.adaptedProjections
+    let x = try FloatBuffer(batch.inputs.scalars, what: "X")
+    let weights = try Projection.allCases.map { try FloatBuffer(layer.effectiveWeights[$0]!, what: "W_\($0.rawValue)") }
+    let dX = try FloatBuffer(count: inputGradient ? batch.inputs.count : 1, what: "dX", zeroed: false)
+    // A_μᵀ and B_μ as [D, r] zero-padded to rankStride columns, for the vector micro-kernels.
+    func padded(_ element: (_ row: Int, _ column: Int) -> Float) throws -> FloatBuffer {
+      var values = [Float](repeating: 0, count: d * rankStride)
+      for row in 0..<d { for column in 0..<r { values[row * rankStride + column] = element(row, column) } }
+      return try FloatBuffer(values, what: "adapter factors")
+    }
+    let aT = try Projection.allCases.map { projection in
+      try layer.adapters[projection].map { adapter in try padded { row, column in adapter.a.scalars[column * d + row] } }
+    }
+    let b = try Projection.allCases.map { projection in
+      try layer.adapters[projection].map { adapter in try padded { row, column in adapter.b.scalars[row * r + column] } }
+    }
+    var parameters = lgk_projection_backward_params(
+      ops: view.operations, layout: view.layout, width: Int64(d), head_scale: Float(layer.beta.squareRoot()),
+      rope_theta: layer.ropeTheta ?? 0, x: x.pointer,
+      d_heads: (gradients.dQ.pointer, gradients.dK.pointer, gradients.dV.pointer),
+      w: inputGradient ? (weights[0].pointer, weights[1].pointer, weights[2].pointer) : (nil, nil, nil),
+      d_x: inputGradient ? dX.base : nil,
+      lora_rank: Int64(r), rank_stride: Int64(rankStride), lora_scale: Float(layer.loraScale),
+      a_t: (aT[0]?.pointer, aT[1]?.pointer, aT[2]?.pointer), b: (b[0]?.pointer, b[1]?.pointer, b[2]?.pointer),
+      partials: nil)
+    let partialCount = Int(lgk_projection_backward_partial_count(&parameters))
+    let partials = try AlignedBuffer<Double>(count: partialCount, what: "adapter gradient partials", zeroed: false)
+    parameters.partials = adapted.isEmpty ? nil : partials.base
+    let chunks = Int(lgk_projection_backward_chunks(&parameters))
+    let retained: [AnyObject] = [x, dX, partials, gradients.dQ, gradients.dK, gradients.dV] + weights
+      + aT.compactMap { $0 } + b.compactMap { $0 }
+    try parallelism.run(Phase(parameters, retaining: retained, describe: lgk_projection_backward_phase))
+    guard !adapted.isEmpty else { return ([:], inputGradient ? dX.array : nil) }
+
+    let perAdapter = 2 * r * d
+    let sums = try FloatBuffer(count: adapted.count * perAdapter, what: "adapter gradients", zeroed: false)
+    let reduce = lgk_sum_partials_params(
+      parts: Int64(chunks), count: Int64(adapted.count * perAdapter), partials: partials.pointer, out: sums.base)
+    try parallelism.run(Phase(reduce, retaining: [partials, sums], describe: lgk_sum_partials_phase))
+    let values = sums.array
+    var result: [Projection: LoRAAdapter] = [:]
+    for (slot, projection) in adapted.enumerated() {
+      let start = slot * perAdapter
+      result[projection] = LoRAAdapter(
+        a: Tensor(checkedShape: [r, d], scalars: Array(values[start..<(start + r * d)])),
+        b: Tensor(checkedShape: [d, r], scalars: Array(values[(start + r * d)..<(start + perAdapter)])))
+    }
+    return (result, inputGradient ? dX.array : nil)
+  }
+}
