@@ -31,7 +31,10 @@ static void flash_backward_tile(const void *params, int64_t tile, float *scratch
   float *ds = lgk_carve(&scratch, br * bc);
   float *d_k = lgk_carve(&scratch, bc * hs);
   float *d_v = lgk_carve(&scratch, bc * hs);
-  lgk_zero(d_q, lp * hs);
+  // Causal: the group's first key block is `group`, so rows above its first query block never
+  // receive a contribution (and the reduction does not read them).
+  const int64_t first_row = heads->causal ? (group * bc) / br * br : 0;
+  lgk_zero(d_q + first_row * hs, (lp - first_row) * hs);
 
   for (int64_t kb = group; kb < key_blocks; kb += groups) {
     const int64_t key0 = kb * bc, keys = LGK_MIN(bc, length - key0);
@@ -75,8 +78,11 @@ static void flash_reduce_dq_tile(const void *params, int64_t tile, float *scratc
   const int64_t count = LGK_MIN(pr->query_block, layout->length - row0) * hs;
   const float *first = pr->d_q_partials + pair * pr->key_groups * lp * hs + row0 * hs;
   float *d_q = pr->d_q + lgk_pair_offset(layout, pair) + row0 * hs;
+  // Causal: group g starts at key block g, so it reaches this block only if g·B_c ≤ its last row.
+  const int64_t last_row = row0 + count / hs - 1;
+  const int64_t groups = pr->causal ? LGK_MIN(pr->key_groups, last_row / pr->key_block + 1) : pr->key_groups;
   for (int64_t t = 0; t < count; t++) d_q[t] = first[t];
-  for (int64_t g = 1; g < pr->key_groups; g++) {
+  for (int64_t g = 1; g < groups; g++) {
     const float *part = first + g * lp * hs;
     for (int64_t t = 0; t < count; t++) d_q[t] += part[t];
   }

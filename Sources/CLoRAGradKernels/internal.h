@@ -15,9 +15,6 @@
 #define LGK_X86 0
 #endif
 
-/// Floats per AVX-512 vector: the granularity of every padded width and scratch slice.
-#define LGK_VECTOR_FLOATS 16
-
 #define LGK_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define LGK_MAX(a, b) ((a) > (b) ? (a) : (b))
 

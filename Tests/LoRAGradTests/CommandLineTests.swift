@@ -139,3 +139,55 @@ final class CommandLineTests: XCTestCase {
     }
   }
 }
+
+/// The layer form through the executable: dz.npy, forward, config keys.
+final class LayerCommandLineTests: XCTestCase {
+  private func scratch(_ name: String) -> String {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("loragrad-layer-\(name)-\(UUID().uuidString)").path
+    addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
+    return path
+  }
+
+  private func jsonLine(_ text: String) throws -> [String: Any] {
+    try XCTUnwrap(JSONSerialization.jsonObject(with: Data(text.split(separator: "\n").first.map(String.init)?.utf8 ?? "".utf8)) as? [String: Any])
+  }
+
+  /// With dz.npy: grad writes grad_x.npy and the adapter gradients but no loss; forward writes
+  /// z.npy and lse.npy; both match the library.
+  func testUpstreamGradientAndForwardCommand() throws {
+    let problem = try AttentionProblem.synthetic(.all, sequences: 2, length: 30, width: 8, heads: 2, loraRank: 2, seed: 41)
+    let input = scratch("in"), output = scratch("out"), forward = scratch("z")
+    try ProblemDirectory.write(problem, to: input)
+    let grad = try runLoRAGrad(["grad", input, "--out", output, "--threads", "2"])
+    XCTAssertEqual(grad.status, 0, grad.standardError)
+    let summary = try jsonLine(grad.standardOutput)
+    XCTAssertTrue(summary["loss"] is NSNull)
+    XCTAssertEqual(summary["causal"] as? Bool, true)
+    XCTAssertEqual(summary["lengths"] as? [Int], problem.keyLengths)
+    XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: output).sorted(),
+                   ["grad_lora_a_k.npy", "grad_lora_a_q.npy", "grad_lora_a_v.npy", "grad_lora_b_k.npy", "grad_lora_b_q.npy", "grad_lora_b_v.npy", "grad_x.npy"])
+    let written = try GradientFiles.read(output)
+    assertBitIdentical(written, try problem.gradients(options: .dispatch(threads: 2)), "grad command")
+    let run = try runLoRAGrad(["forward", input, "--out", forward, "--threads", "2"])
+    XCTAssertEqual(run.status, 0, run.standardError)
+    let saved = try problem.layer.forward(problem.inputs, keyLengths: problem.keyLengths, options: .dispatch(threads: 2))
+    XCTAssertEqual(try NumPyArray.read(path: forward + "/z.npy"), saved.output)
+    XCTAssertEqual(try NumPyArray.read(path: forward + "/lse.npy"), saved.logSumExp)
+  }
+
+  /// `"causal": true` changes the result (it is not ignored), and a misspelt key is refused.
+  func testCausalKeyIsHonouredAndUnknownKeysRefused() throws {
+    let problem = try AttentionProblem.synthetic(length: 20, width: 8, loraRank: 2, seed: 42)
+    let input = scratch("in"), plain = scratch("plain"), causal = scratch("causal")
+    try ProblemDirectory.write(problem, to: input)
+    XCTAssertEqual(try runLoRAGrad(["grad", input, "--out", plain]).status, 0)
+    try Data(#"{"heads": 1, "causal": true}"#.utf8).write(to: URL(fileURLWithPath: input + "/config.json"))
+    XCTAssertEqual(try runLoRAGrad(["grad", input, "--out", causal]).status, 0)
+    let a = try NumPyArray.readScalar(path: plain + "/loss.npy"), b = try NumPyArray.readScalar(path: causal + "/loss.npy")
+    XCTAssertNotEqual(a, b)
+    try Data(#"{"heads": 1, "casual": true}"#.utf8).write(to: URL(fileURLWithPath: input + "/config.json"))
+    let refused = try runLoRAGrad(["grad", input, "--out", scratch("never")])
+    XCTAssertEqual(refused.status, 2)
+    XCTAssertTrue(refused.standardError.contains("\"casual\""), refused.standardError)
+  }
+}

@@ -51,10 +51,12 @@ typedef struct lgk_flash_backward_params {
 /// Tiles: (pair, key group).
 lgk_phase lgk_flash_backward_phase(const lgk_flash_backward_params *params);
 
-/// dq̂ = Σ_g partial_g, in group order.
+/// dq̂ = Σ_g partial_g, in group order (causal: only the groups whose first key block a row
+/// can see; the others hold no contribution there and are neither cleared nor read).
 typedef struct lgk_flash_reduce_dq_params {
   lgk_head_layout layout;
-  int64_t query_block;
+  int32_t causal;
+  int64_t query_block, key_block;
   int64_t key_groups;
   const float *d_q_partials;
   float *d_q;               ///< dq̂, head-major.

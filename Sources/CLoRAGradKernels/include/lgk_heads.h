@@ -19,6 +19,10 @@
 extern "C" {
 #endif
 
+/// Floats per AVX-512 vector: the granularity of every padded width (head width, LoRA rank) and
+/// of every scratch slice.
+#define LGK_VECTOR_FLOATS 16
+
 /// The geometry of the head-major buffers of one batch.
 typedef struct lgk_head_layout {
   int64_t sequences;      ///< N.

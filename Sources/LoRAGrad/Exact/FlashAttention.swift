@@ -32,7 +32,8 @@ enum FlashAttention {
       d_q_partials: partials.base, d_k: dK.base, d_v: dV.base)
     try parallelism.run(Phase(backward, retaining: view.buffers + [dO, lse, delta, partials, dK, dV], describe: lgk_flash_backward_phase))
     let reduce = lgk_flash_reduce_dq_params(
-      layout: view.layout, query_block: Int64(tiling.queryBlock), key_groups: groups, d_q_partials: partials.pointer, d_q: dQ.base)
+      layout: view.layout, causal: view.causal ? 1 : 0, query_block: Int64(tiling.queryBlock), key_block: Int64(tiling.keyBlock),
+      key_groups: groups, d_q_partials: partials.pointer, d_q: dQ.base)
     try parallelism.run(Phase(reduce, retaining: [partials, dQ], describe: lgk_flash_reduce_dq_phase))
     return HeadGradients(dQ: dQ, dK: dK, dV: dV)
   }

@@ -37,7 +37,7 @@ public struct CostModel: Sendable, Equatable {
   /// the query-side GEMMs of width (h + 3)·h_s, 2·h_s and twice (h + 2)·h_s; h_s = h rounded up
   /// to 16), plus, causal, the exact in-chunk attention: 14·h_s per visible pair of a chunk.
   public static func polynomialFlops(_ shape: AttentionShape, featureCount k: Int, chunkRows: Int) -> Double {
-    let hs = Double(roundUp(shape.headWidth, toMultipleOf: 16))
+    let hs = Double(roundUp(shape.headWidth, toMultipleOf: vectorFloats))
     let rows = Double(shape.sequences * shape.heads * shape.length)
     var flops = rows * 4 * Double(k) * Double(2 * shape.headWidth + 7) * hs
     if shape.causal { flops += rows * Double(chunkRows + 1) / 2 * 14 * hs }
@@ -57,7 +57,7 @@ public struct CostModel: Sendable, Equatable {
   /// The sequence length above which the polynomial path is predicted to win for head width h at
   /// k features (exact ∝ L², polynomial ∝ L; causal halves the exact cost).
   public func crossoverLength(headWidth h: Int, featureCount k: Int, causal: Bool, chunkRows: Int) -> Double {
-    let hs = Double(roundUp(h, toMultipleOf: 16))
+    let hs = Double(roundUp(h, toMultipleOf: vectorFloats))
     let exactPerSquare = 12 * Double(h) * (causal ? 0.5 : 1) / exactFlopRate
     var polynomialPerRow = 4 * Double(k) * Double(2 * h + 7) * hs
     if causal { polynomialPerRow += Double(chunkRows + 1) / 2 * 14 * hs }

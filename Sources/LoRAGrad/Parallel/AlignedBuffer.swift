@@ -1,3 +1,4 @@
+import CLoRAGradKernels
 #if canImport(Glibc)
   import Glibc
 #elseif canImport(Musl)
@@ -47,6 +48,10 @@ final class AlignedBuffer<Element: BitwiseCopyable>: @unchecked Sendable {
 
 /// Float32 buffers, the kind most phases use.
 typealias FloatBuffer = AlignedBuffer<Float>
+
+/// Floats per AVX-512 vector: the padding of head widths and ranks in the kernels' layouts
+/// (LGK_VECTOR_FLOATS in the C target).
+let vectorFloats = Int(LGK_VECTOR_FLOATS)
 
 /// The smallest multiple of `multiple` that is at least `value`.
 @inline(__always)

@@ -51,7 +51,7 @@ public struct Parallelism: Sendable, CustomStringConvertible {
     guard descriptor.tiles > 0 else { return }
     let workers = max(1, min(threads, Int(descriptor.tiles)))
     let stride = Int(descriptor.scratch_floats)
-    let scratch = try FloatBuffer(count: max(workers * stride, 16), what: "scratch of the \(phase.name) phase", zeroed: false)
+    let scratch = try FloatBuffer(count: max(workers * stride, vectorFloats), what: "scratch of the \(phase.name) phase", zeroed: false)
     withUnsafePointer(to: &descriptor) { pointer in
       backend.run(pointer, scratch: scratch.base, scratchStride: stride, workers: workers)
     }

@@ -16,7 +16,7 @@ enum ProjectionBackward {
     _ layer: AttentionLayer, batch: LayerBatch, view: HeadView, gradients: HeadGradients, inputGradient: Bool,
     parallelism: Parallelism
   ) throws -> (adapters: [Projection: LoRAAdapter], inputGradient: [Float]?) {
-    let d = layer.modelWidth, r = layer.loraRank, rankStride = roundUp(max(r, 1), toMultipleOf: 16)
+    let d = layer.modelWidth, r = layer.loraRank, rankStride = roundUp(max(r, 1), toMultipleOf: vectorFloats)
     let adapted = layer.adaptedProjections
     let x = try FloatBuffer(batch.inputs.scalars, what: "X")
     let weights = try Projection.allCases.map { try FloatBuffer(layer.effectiveWeights[$0]!, what: "W_\($0.rawValue)") }
