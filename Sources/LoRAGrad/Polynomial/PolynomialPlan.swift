@@ -37,10 +37,14 @@ struct PolynomialPlan {
         reason: "polynomial method: R = \(formatted(bound)) needs degree \(worst.degree), C(\(h)+\(worst.degree), \(worst.degree)) = \(featureCount) features, "
           + "\(Int(bytesPerChunk / 1e6)) MB of low-rank sums, over the budget of \(settings.memoryBudget / 1_000_000) MB; use the exact path")
     }
-    // Non-causal, chunks only split the sums for parallel work; causal, the pairs within a chunk
-    // are exact, so as many chunks as the budget allows.
+    // Non-causal, chunks only split the sums for parallel work. Causal, the pairs within a chunk
+    // are exact: see `causalChunkRows` for the length that balances that work against the state
+    // every chunk keeps, within the budget.
     let affordable = max(1, Int(Double(settings.memoryBudget) / bytesPerChunk))
-    let maxChunks = shape.causal ? affordable : min(settings.maxChunks, affordable)
+    let blocks = (shape.length + settings.rowBlock - 1) / settings.rowBlock
+    let balanced = (shape.length + Self.causalChunkRows(featureCount: featureCount, headWidth: h, rowBlock: settings.rowBlock) - 1)
+      / Self.causalChunkRows(featureCount: featureCount, headWidth: h, rowBlock: settings.rowBlock)
+    let maxChunks = shape.causal ? min(affordable, max(1, min(blocks, balanced))) : min(settings.maxChunks, affordable)
     geometry = lgk_poly_geometry_make(
       Int64(shape.length), Int64(h), Int64(hs), Int64(settings.rowBlock), Int64(featureCount), Int64(maxChunks))
     basis = MonomialBasis(variables: h, degree: worst.degree)
@@ -113,6 +117,16 @@ struct PolynomialPlan {
     let magnitude = scaledCoefficients.map(abs).reduce(0, +)
     let smallest = max(polynomial.minimumValue, .leastNormalMagnitude)
     return (lambda * Double(features).squareRoot() * u + Double(polynomial.degree + 2) * u) * magnitude / smallest
+  }
+
+  /// The causal chunk length C (rows, a multiple of the block) that balances the two costs of a
+  /// chunk: its state, k·(2h + 5)·h_s floats of key and query sums (written, scanned, read back;
+  /// measured on 2026-12-02 at about 260 flops of time per float, first-touch page faults
+  /// included), against its exact in-chunk attention, C²/2 visible pairs of 14·h_s flops. The
+  /// cost per row, 260·k·(2h + 5)·h_s / C + 7·h_s·C, is least at C = √(260·k·(2h + 5)/7).
+  static func causalChunkRows(featureCount k: Int, headWidth h: Int, rowBlock: Int) -> Int {
+    let balanced = (260 * Double(k) * Double(2 * h + 5) / 7).squareRoot()
+    return max(rowBlock, Int((balanced / Double(rowBlock)).rounded()) * rowBlock)
   }
 
   /// C(h + g, g) as a Double (no overflow), for messages about feature counts beyond any budget.
