@@ -62,6 +62,31 @@ public struct MethodArguments {
   }
 }
 
+/// `<problem-dir> --out <dir>` with the method and execution options: what `grad` and `forward` take.
+public struct ComputeArguments {
+  /// The problem directory.
+  public let directory: String
+  /// The output directory.
+  public let output: String
+  /// The method.
+  public let method: MethodArguments
+  /// The execution options.
+  public let execution: ExecutionArguments
+
+  /// Parses every option and the one positional argument, and checks nothing is left over.
+  public init(_ arguments: inout Arguments) throws {
+    let output = try arguments.option("--out")
+    method = try MethodArguments(&arguments)
+    execution = try ExecutionArguments(&arguments)
+    directory = try arguments.positional("problem directory")
+    try arguments.finish()
+    guard let output else {
+      throw LoRAGradError.invalidArgument(argument: "--out", expected: "an output directory", given: "nothing")
+    }
+    self.output = output
+  }
+}
+
 /// The number of cores the operating system reports as active.
 public var activeProcessorCount: Int { ProcessInfo.processInfo.activeProcessorCount }
 

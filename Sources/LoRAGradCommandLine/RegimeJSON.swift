@@ -35,11 +35,10 @@ public enum RegimeJSON {
     object.append("reason", .string(regime.reason))
   }
 
-  /// The problem's sizes and layer features as JSON members.
-  public static func appendProblem(_ problem: AttentionProblem, to object: inout JSONObject) {
-    let layer = problem.layer
-    object.append("sequences", .int(problem.batchCount))
-    object.append("length", .int(problem.sequenceLength))
+  /// The sizes and layer features of a call as JSON members.
+  public static func appendProblem(layer: AttentionLayer, inputs: Tensor, keyLengths: [Int]?, to object: inout JSONObject) {
+    object.append("sequences", .int(inputs.rank == 3 ? inputs.shape[0] : 1))
+    object.append("length", .int(inputs.shape[inputs.rank - 2]))
     object.append("width", .int(layer.modelWidth))
     object.append("heads", .int(layer.heads))
     object.append("lora_rank", .int(layer.loraRank))
@@ -48,7 +47,20 @@ public enum RegimeJSON {
     object.append("biases", .array(layer.biases.keys.sorted().map { .string($0.rawValue) }))
     object.append("rope_theta", layer.ropeTheta.map { .double($0) } ?? .null)
     object.append("use_rslora", .bool(layer.useRSLoRA))
-    object.append("lengths", problem.keyLengths.map { .array($0.map { .int($0) }) } ?? .null)
+    object.append("lengths", keyLengths.map { .array($0.map { .int($0) }) } ?? .null)
+  }
+
+  /// The regime (when the method analysed one) and the a-posteriori check (when asked for).
+  public static func appendAnalysis(regime: Regime?, check: PolynomialCheck?, tolerance: Double, to object: inout JSONObject) {
+    if let regime {
+      object.append("tolerance", .double(tolerance))
+      append(regime, to: &object)
+    }
+    if let check {
+      object.append("check_rows", .int(check.rows))
+      object.append("observed_error_p", .double(check.probabilityError))
+      object.append("observed_error_o", .double(check.outputError))
+    }
   }
 
   /// The execution options as JSON members.

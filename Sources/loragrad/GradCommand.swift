@@ -23,15 +23,9 @@ enum GradCommand {
     """
 
   static func run(_ arguments: inout Arguments) throws {
-    let output = try arguments.option("--out")
-    let method = try MethodArguments(&arguments)
-    let execution = try ExecutionArguments(&arguments)
-    let directory = try arguments.positional("problem directory")
-    try arguments.finish()
-    guard let output else {
-      throw LoRAGradError.invalidArgument(argument: "--out", expected: "an output directory", given: "nothing")
-    }
-    let problem = try ProblemDirectory.load(directory)
+    let call = try ComputeArguments(&arguments)
+    let (output, method, execution) = (call.output, call.method, call.execution)
+    let problem = try ProblemDirectory.load(call.directory)
     let (result, seconds) = try Stopwatch.measure { try problem.gradients(method: method.method, options: execution.options) }
     try GradientFiles.write(result, to: output)
     var summary = JSONObject([
@@ -41,17 +35,9 @@ enum GradCommand {
       ("seconds", .double(seconds)),
     ])
     RegimeJSON.appendExecution(execution.options, to: &summary)
-    RegimeJSON.appendProblem(problem, to: &summary)
+    RegimeJSON.appendProblem(layer: problem.layer, inputs: problem.inputs, keyLengths: problem.keyLengths, to: &summary)
     if result.path == .exact { summary.append("gflops", .double(CostModel.exactFlops(problem.shape) / seconds / 1e9)) }
-    if let regime = result.regime {
-      summary.append("tolerance", .double(method.tolerance))
-      RegimeJSON.append(regime, to: &summary)
-    }
-    if let check = result.check {
-      summary.append("check_rows", .int(check.rows))
-      summary.append("observed_error_p", .double(check.probabilityError))
-      summary.append("observed_error_o", .double(check.outputError))
-    }
+    RegimeJSON.appendAnalysis(regime: result.regime, check: result.check, tolerance: method.tolerance, to: &summary)
     summary.append("output", .string(output))
     print(summary.description)
   }

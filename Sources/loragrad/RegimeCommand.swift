@@ -23,11 +23,12 @@ enum RegimeCommand {
     let execution = try ExecutionArguments(&arguments)
     let directory = try arguments.positional("problem directory")
     try arguments.finish()
-    let problem = try ProblemDirectory.load(directory)
-    let regime = try problem.regime(settings: PolynomialSettings(tolerance: tolerance), options: execution.options)
+    let problem = try ProblemDirectory.loadInputs(directory)
+    let regime = try problem.layer.regime(
+      problem.inputs, keyLengths: problem.keyLengths, settings: PolynomialSettings(tolerance: tolerance), options: execution.options)
     var summary = JSONObject([("tolerance", .double(tolerance))])
     RegimeJSON.appendExecution(execution.options, to: &summary)
-    RegimeJSON.appendProblem(problem, to: &summary)
+    RegimeJSON.appendProblem(layer: problem.layer, inputs: problem.inputs, keyLengths: problem.keyLengths, to: &summary)
     RegimeJSON.append(regime, to: &summary)
     print(summary.description)
   }

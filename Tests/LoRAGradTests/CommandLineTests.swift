@@ -173,6 +173,11 @@ final class LayerCommandLineTests: XCTestCase {
     let saved = try problem.layer.forward(problem.inputs, keyLengths: problem.keyLengths, options: .dispatch(threads: 2))
     XCTAssertEqual(try NumPyArray.read(path: forward + "/z.npy"), saved.output)
     XCTAssertEqual(try NumPyArray.read(path: forward + "/lse.npy"), saved.logSumExp)
+    // forward and regime need neither y.npy nor dz.npy.
+    try FileManager.default.removeItem(atPath: input + "/dz.npy")
+    XCTAssertEqual(try runLoRAGrad(["forward", input, "--out", forward]).status, 0)
+    XCTAssertEqual(try runLoRAGrad(["regime", input]).status, 0)
+    XCTAssertEqual(try runLoRAGrad(["grad", input, "--out", scratch("no-objective")]).status, 2)
   }
 
   /// `"causal": true` changes the result (it is not ignored), and a misspelt key is refused.

@@ -13,13 +13,7 @@ enum PolynomialAttention {
     let keySums = try keySums(view, statistics: statistics, plan: plan, width: width, parallelism: parallelism)
     let output = try FloatBuffer(count: view.bufferFloats, what: "O", zeroed: false)
     let lse = try view.rowBuffer("lse")
-    var parameters = lgk_poly_query_params()
-    parameters.ops = view.operations
-    parameters.heads = view.kernelView
-    parameters.geometry = geometry
-    parameters.plan = plan.kernelPlan(statistics)
-    parameters.key_sums = keySums.pointer
-    parameters.key_width = width
+    var parameters = queryParameters(view, statistics: statistics, plan: plan, keySums: keySums, width: width)
     parameters.o = output.base
     parameters.lse = lse.base
     let retained = view.buffers + plan.buffers(statistics) + [keySums, output, lse]
@@ -37,13 +31,7 @@ enum PolynomialAttention {
     let querySums = try FloatBuffer(
       count: view.pairs * Int(geometry.chunks * geometry.rank * geometry.query_width), what: "query sums", zeroed: false)
     let dQ = try view.headBuffer("dq̂"), dK = try view.headBuffer("dk̂"), dV = try view.headBuffer("dV")
-    var query = lgk_poly_query_params()
-    query.ops = view.operations
-    query.heads = view.kernelView
-    query.geometry = geometry
-    query.plan = plan.kernelPlan(statistics)
-    query.key_sums = keySums.pointer
-    query.key_width = geometry.key_width
+    var query = queryParameters(view, statistics: statistics, plan: plan, keySums: keySums, width: geometry.key_width)
     query.d_o = dO.pointer
     query.d_q = dQ.base
     query.d_k = dK.base
@@ -58,6 +46,20 @@ enum PolynomialAttention {
       query_sums: querySums.pointer, d_k: dK.base, d_v: dV.base)
     try parallelism.run(Phase(keys, retaining: planBuffers + [querySums, dK, dV], describe: lgk_poly_key_backward_phase))
     return HeadGradients(dQ: dQ, dK: dK, dV: dV)
+  }
+
+  /// The query phases' parameters with the inputs both passes share filled in.
+  private static func queryParameters(
+    _ view: HeadView, statistics: PolynomialStatistics, plan: PolynomialPlan, keySums: FloatBuffer, width: Int64
+  ) -> lgk_poly_query_params {
+    var parameters = lgk_poly_query_params()
+    parameters.ops = view.operations
+    parameters.heads = view.kernelView
+    parameters.geometry = plan.geometry
+    parameters.plan = plan.kernelPlan(statistics)
+    parameters.key_sums = keySums.pointer
+    parameters.key_width = width
+    return parameters
   }
 
   /// The key sums of every chunk with `width` payload columns, scanned: the total in chunk 0, or
