@@ -28,4 +28,26 @@ static inline void lgk_poly_key_features(const lgk_ops *ops, const lgk_heads *he
   ops->features(rows, x_t, rb, g->rank, plan->parent, plan->variable, features, rb);
 }
 
+/// out (rows × n) = Φᵀ·sums for feature-major features (rank × rows, row stride ld) and sums
+/// (rank × n), the feature dimension in blocks of LGK_FEATURE_BLOCK summed in order: at most
+/// LGK_FEATURE_BLOCK + ⌈rank / LGK_FEATURE_BLOCK⌉ roundings per entry.
+static inline void lgk_poly_feature_product(const lgk_ops *ops, int64_t rows, int64_t n, int64_t rank,
+                                            const float *features, int64_t ld, const float *sums, float *out) {
+  for (int64_t m0 = 0; m0 < rank; m0 += LGK_FEATURE_BLOCK) {
+    const int64_t count = LGK_MIN(LGK_FEATURE_BLOCK, rank - m0);
+    ops->sgemm(rows, n, count, 1.0f, features + m0 * ld, 1, ld, sums + m0 * n, n, m0 == 0 ? 0.0f : 1.0f, out, n);
+  }
+}
+
+/// acc (rank × n, Float64) += features·payload for one block of rows (features feature-major,
+/// row stride ld; payload rows × n), the block's product in Float32 (scratch `block`).
+static inline void lgk_poly_accumulate(const lgk_ops *ops, int64_t rank, int64_t n, int64_t rows, const float *features,
+                                       int64_t ld, const float *payload, float *block, double *acc) {
+  ops->sgemm(rank, n, rows, 1.0f, features, ld, 1, payload, n, 0.0f, block, n);
+  for (int64_t t = 0; t < rank * n; t++) acc[t] += block[t];
+}
+
+/// A scratch piece of n doubles.
+static inline double *lgk_carve_doubles(float **cursor, int64_t n) { return (double *)lgk_carve(cursor, 2 * n); }
+
 #endif

@@ -18,7 +18,9 @@ static void poly_key_sums_tile(const void *params, int64_t tile, float *scratch)
   float *x_t = lgk_carve(&scratch, hs * rb);
   float *features = lgk_carve(&scratch, g->rank * rb);
   float *payload = lgk_carve(&scratch, rb * width);
-  lgk_zero(sums, g->rank * width);
+  float *block = lgk_carve(&scratch, g->rank * width);
+  double *acc = lgk_carve_doubles(&scratch, g->rank * width);
+  for (int64_t t = 0; t < g->rank * width; t++) acc[t] = 0.0;
 
   for (int64_t b = chunk * g->blocks_per_chunk; b < LGK_MIN((chunk + 1) * g->blocks_per_chunk, g->blocks); b++) {
     const int64_t row0 = b * rb;
@@ -38,14 +40,16 @@ static void poly_key_sums_tile(const void *params, int64_t tile, float *scratch)
           for (int64_t c = 0; c < h; c++) row[(3 + a) * hs + c] = v_j[a] * centred[c];
       }
     }
-    pr->ops->sgemm(g->rank, width, rows, 1.0f, features, rb, 1, payload, width, 1.0f, sums, width);
+    lgk_poly_accumulate(pr->ops, g->rank, width, rows, features, rb, payload, block, acc);
   }
+  for (int64_t t = 0; t < g->rank * width; t++) sums[t] = (float)acc[t];
 }
 
 lgk_phase lgk_poly_key_sums_phase(const lgk_poly_key_sums_params *pr) {
   const lgk_poly_geometry *g = &pr->geometry;
   const int64_t hs = pr->heads.layout.head_stride, rb = g->row_block;
-  const int64_t scratch = lgk_piece(hs * rb) + lgk_piece(g->rank * rb) + lgk_piece(rb * pr->width);
+  const int64_t scratch = lgk_piece(hs * rb) + lgk_piece(g->rank * rb) + lgk_piece(rb * pr->width) +
+                          lgk_piece(g->rank * pr->width) + lgk_piece(2 * g->rank * pr->width);
   return lgk_make_phase("poly key sums", poly_key_sums_tile, lgk_pairs(&pr->heads.layout) * g->chunks, scratch, pr);
 }
 
@@ -58,21 +62,22 @@ static void poly_scan_tile(const void *params, int64_t tile, float *scratch) {
   const int64_t count = LGK_MIN(LGK_SCAN_SLAB, pr->rank - first) * pr->width;
   const int64_t stride = pr->rank * pr->width;
   float *base = pr->sums + pair * pr->chunks * stride + first * pr->width;
+  double *running = lgk_carve_doubles(&scratch, count);
+  for (int64_t t = 0; t < count; t++) running[t] = 0.0;
   if (pr->mode == lgk_scan_total) {
-    for (int64_t c = 1; c < pr->chunks; c++) {
+    for (int64_t c = 0; c < pr->chunks; c++) {
       const float *part = base + c * stride;
-      for (int64_t t = 0; t < count; t++) base[t] += part[t];
+      for (int64_t t = 0; t < count; t++) running[t] += part[t];
     }
+    for (int64_t t = 0; t < count; t++) base[t] = (float)running[t];
     return;
   }
-  float *running = scratch;
-  lgk_zero(running, count);
   for (int64_t step = 0; step < pr->chunks; step++) {
     const int64_t c = pr->mode == lgk_scan_prefix ? step : pr->chunks - 1 - step;
     float *part = base + c * stride;
     for (int64_t t = 0; t < count; t++) {
       const float own = part[t];
-      part[t] = running[t];
+      part[t] = (float)running[t];
       running[t] += own;
     }
   }
@@ -80,5 +85,5 @@ static void poly_scan_tile(const void *params, int64_t tile, float *scratch) {
 
 lgk_phase lgk_poly_scan_phase(const lgk_poly_scan_params *pr) {
   const int64_t slabs = (pr->rank + LGK_SCAN_SLAB - 1) / LGK_SCAN_SLAB;
-  return lgk_make_phase("poly scan", poly_scan_tile, pr->pairs * slabs, LGK_SCAN_SLAB * pr->width, pr);
+  return lgk_make_phase("poly scan", poly_scan_tile, pr->pairs * slabs, 2 * LGK_SCAN_SLAB * pr->width, pr);
 }

@@ -14,27 +14,38 @@
 
 /// The scratch of a query tile.
 typedef struct query_scratch {
-  float *x_t, *features, *products, *payload;  // low-rank part
+  float *x_t, *features, *products, *payload, *block;  // low-rank part
+  double *acc;                                          // the chunk's query sums in Float64
   float *centred_t, *centred, *p, *ds, *den, *lse, *delta;  // causal exact part
+  float *abs_d_o, *weighted_q;                          // causal exact part of the bounds
 } query_scratch;
 
 static int64_t query_scratch_floats(const lgk_poly_query_params *pr, int backward) {
   const lgk_poly_geometry *g = &pr->geometry;
-  const int64_t hs = pr->heads.layout.head_stride, rb = g->row_block;
+  const int64_t hs = pr->heads.layout.head_stride, rb = g->row_block, qw = pr->query_width;
   int64_t n = lgk_piece(hs * rb) + lgk_piece(g->rank * rb) + lgk_piece(rb * pr->key_width);
-  if (backward) n += lgk_piece(rb * g->query_width);
+  if (backward) n += lgk_piece(rb * qw) + lgk_piece(g->rank * qw) + lgk_piece(2 * g->rank * qw);
   if (pr->heads.causal) n += 2 * lgk_piece(hs * rb) + 2 * lgk_piece(rb * rb) + 3 * lgk_piece(rb);
+  if (pr->heads.causal && backward) n += 2 * lgk_piece(rb * hs);
   return n;
 }
 
 static query_scratch carve_query_scratch(const lgk_poly_query_params *pr, int backward, float *cursor) {
   const lgk_poly_geometry *g = &pr->geometry;
-  const int64_t hs = pr->heads.layout.head_stride, rb = g->row_block;
+  const int64_t hs = pr->heads.layout.head_stride, rb = g->row_block, qw = pr->query_width;
   query_scratch s = {0};
   s.x_t = lgk_carve(&cursor, hs * rb);
   s.features = lgk_carve(&cursor, g->rank * rb);
   s.products = lgk_carve(&cursor, rb * pr->key_width);
-  if (backward) s.payload = lgk_carve(&cursor, rb * g->query_width);
+  if (backward) {
+    s.payload = lgk_carve(&cursor, rb * qw);
+    s.block = lgk_carve(&cursor, g->rank * qw);
+    s.acc = lgk_carve_doubles(&cursor, g->rank * qw);
+  }
+  if (pr->heads.causal && backward) {
+    s.abs_d_o = lgk_carve(&cursor, rb * hs);
+    s.weighted_q = lgk_carve(&cursor, rb * hs);
+  }
   if (pr->heads.causal) {
     s.centred_t = lgk_carve(&cursor, hs * rb);
     s.centred = lgk_carve(&cursor, rb * hs);
@@ -82,7 +93,7 @@ static void block_products(const lgk_poly_query_params *pr, int64_t pair, int64_
   lgk_monomial_features(ops, rows, s->x_t, rb, rank, pr->plan.parent, pr->plan.variable,
                         pr->plan.block_weights + block * g->rank, s->features, rb);
   const float *key_sums = lgk_poly_sums((float *)pr->key_sums, g, pair, heads->causal ? chunk : 0, kw);
-  ops->sgemm(rows, kw, rank, 1.0f, s->features, 1, rb, key_sums, kw, 0.0f, s->products, kw);
+  lgk_poly_feature_product(ops, rows, kw, rank, s->features, rb, key_sums, s->products);
   if (!heads->causal) return;
   const int64_t visible = lgk_key_length(heads, pair);
   float *den_column = s->den;
@@ -131,6 +142,12 @@ lgk_phase lgk_poly_query_forward_phase(const lgk_poly_query_params *pr) {
                         query_scratch_floats(pr, 0), pr);
 }
 
+/// u = 2⁻²⁴ and γ_n = n·u / (1 − n·u) (Higham), for the rounding terms of the error bounds.
+static inline float gamma_of(int64_t n) {
+  const double nu = (double)n * 0x1p-24;
+  return (float)(nu / (1.0 - nu));
+}
+
 static void query_backward_tile(const void *params, int64_t tile, float *scratch) {
   const lgk_poly_query_params *pr = params;
   const lgk_ops *ops = pr->ops;
@@ -139,22 +156,31 @@ static void query_backward_tile(const void *params, int64_t tile, float *scratch
   const lgk_poly_geometry *g = &pr->geometry;
   const int64_t pair = tile / g->chunks, chunk = tile % g->chunks;
   const int64_t h = layout->head_width, hs = layout->head_stride, lp = layout->padded_length, rb = g->row_block;
-  const int64_t kw = pr->key_width, qw = g->query_width, offset = lgk_pair_offset(layout, pair);
+  const int64_t kw = pr->key_width, qw = pr->query_width, offset = lgk_pair_offset(layout, pair);
   const int64_t first_block = chunk * g->blocks_per_chunk;
   const int64_t end_block = LGK_MIN((chunk + 1) * g->blocks_per_chunk, g->blocks);
+  const int bounds = pr->plan.block_error != 0;
   const query_scratch s = carve_query_scratch(pr, 1, scratch);
   float *sums = lgk_poly_sums(pr->query_sums, g, pair, chunk, qw);
-  lgk_zero(sums, g->rank * qw);
+  for (int64_t t = 0; t < g->rank * qw; t++) s.acc[t] = 0.0;
   if (heads->causal) {  // the key rows of this chunk collect their in-chunk share here
     const int64_t key_rows = LGK_MIN(end_block * rb, layout->length) - first_block * rb;
     lgk_zero(pr->d_k + offset + first_block * rb * hs, key_rows * hs);
     lgk_zero(pr->d_v + offset + first_block * rb * hs, key_rows * hs);
+    if (bounds) {
+      lgk_zero(pr->d_k_bound + offset + first_block * rb * hs, key_rows * hs);
+      lgk_zero(pr->d_v_bound + offset + first_block * rb * hs, key_rows * hs);
+    }
   }
   const int64_t visible = lgk_key_length(heads, pair);
+  const float *value_max = pr->plan.value_max + pair * hs, *key_max = pr->plan.centred_key_max + pair * hs;
+  // The Float32 rounding of δ, dP − δ and the final combinations of dq̂ and dk̂ (h-term dot products).
+  const float rounding = gamma_of(h + 4);
 
   for (int64_t b = first_block; b < end_block; b++) {
     const int64_t row0 = b * rb, rows = LGK_MIN(rb, layout->length - row0);
-    const int64_t rank = pr->plan.block_rank[pair * g->blocks + b];
+    const int64_t block = pair * g->blocks + b, rank = pr->plan.block_rank[block];
+    const float error = bounds ? pr->plan.block_error[block] : 0.0f;
     block_products(pr, pair, chunk, b, row0, rows, &s);
     for (int64_t r = 0; r < rows; r++) {
       const float *u = s.products + r * kw;
@@ -180,8 +206,32 @@ static void query_backward_tile(const void *params, int64_t tile, float *scratch
         s.lse[r] = logf(u[0]);
         s.delta[r] = delta;
       }
+      if (!bounds) continue;
+      // Docs/Theory.md, "Bounds on what the user gets": with |P̃_ij − P_ij| ≤ E·P_ij,
+      //   m_i = Σ_c |dO_ic|(max_j|V_jc| + |O_ic|) ≥ |dP_ij| + |δ_i|,  |Δδ_i| ≤ E Σ_c |dO_ic| max_j|V_jc|,
+      //   w_i = E m_i + (1 + E)|Δδ_i| + γ_{h+4}(1 + E) m_i  ≥ |ΔdS_ij| / P_ij, and
+      //   |Δdq̂_ic| ≤ w_i max_j |k̃_jc|,  |Δdk̂_jc| ≤ Σ_i (1+E) P̃_ij w_i |q̂_ic|,  |ΔdV_jc| ≤ Σ_i (1+E) P̃_ij E |dO_ic|.
+      float m = 0.0f, spread = 0.0f;
+      for (int64_t c = 0; c < h; c++) {
+        m += fabsf(d_o[c]) * (value_max[c] + fabsf(u[hs + c] * inverse));
+        spread += fabsf(d_o[c]) * value_max[c];
+      }
+      const float w = error * m + (1.0f + error) * error * spread + rounding * (1.0f + error) * m;
+      float *d_q_bound = pr->d_q_bound + offset + (row0 + r) * hs;
+      for (int64_t c = 0; c < hs; c++) d_q_bound[c] = c < h ? w * key_max[c] : 0.0f;
+      float *abs_block = p + (h + 2) * hs, *weighted_block = p + (h + 3) * hs;
+      for (int64_t c = 0; c < h; c++) {
+        abs_block[c] = (1.0f + error) * error * fabsf(d_o[c]) * inverse;
+        weighted_block[c] = (1.0f + error) * w * fabsf(q_i[c]) * inverse;
+      }
+      if (heads->causal) {  // the same, without 1/den (the exact tile's P̃ carries it)
+        for (int64_t c = 0; c < hs; c++) {
+          s.abs_d_o[r * hs + c] = c < h ? (1.0f + error) * error * fabsf(d_o[c]) : 0.0f;
+          s.weighted_q[r * hs + c] = c < h ? (1.0f + error) * w * fabsf(q_i[c]) : 0.0f;
+        }
+      }
     }
-    ops->sgemm(rank, qw, rows, 1.0f, s.features, rb, 1, s.payload, qw, 1.0f, sums, qw);
+    lgk_poly_accumulate(ops, rank, qw, rows, s.features, rb, s.payload, s.block, s.acc);
     if (!heads->causal) continue;
     // The exact in-chunk part: P̃_ij = exp(q̂_i·k̃_j − log den_i) for the visible j ≤ i of the chunk.
     for (int64_t kb = first_block; kb <= b; kb++) {
@@ -194,8 +244,13 @@ static void query_backward_tile(const void *params, int64_t tile, float *scratch
                         heads->v_t + offset + key0, lp, pr->d_o + offset + row0 * hs, hs, s.lse, s.delta,
                         pr->d_q + offset + row0 * hs, hs, 1.0f, pr->d_k + offset + key0 * hs,
                         pr->d_v + offset + key0 * hs, 1.0f, s.p, s.ds);
+      if (!bounds) continue;
+      // s.p holds the tile's P̃: the bounds' in-chunk sums P̃ᵀ·(…).
+      ops->sgemm(keys, hs, rows, 1.0f, s.p, 1, keys, s.abs_d_o, hs, 1.0f, pr->d_v_bound + offset + key0 * hs, hs);
+      ops->sgemm(keys, hs, rows, 1.0f, s.p, 1, keys, s.weighted_q, hs, 1.0f, pr->d_k_bound + offset + key0 * hs, hs);
     }
   }
+  for (int64_t t = 0; t < g->rank * qw; t++) sums[t] = (float)s.acc[t];
 }
 
 lgk_phase lgk_poly_query_backward_phase(const lgk_poly_query_params *pr) {

@@ -20,6 +20,7 @@ lgk_poly_geometry lgk_poly_geometry_make(int64_t length, int64_t head_width, int
   g.key_width = (head_width + 3) * head_stride;
   g.forward_key_width = 2 * head_stride;
   g.query_width = (head_width + 2) * head_stride;
+  g.bound_query_width = (head_width + 4) * head_stride;
   return g;
 }
 
@@ -41,7 +42,9 @@ static void poly_statistics_tile(const void *params, int64_t pair, float *scratc
   const float *k = heads->k + offset, *q = heads->q + offset;
 
   float *mean = pr->key_mean + pair * hs;
-  for (int64_t c = 0; c < hs; c++) mean[c] = 0.0f;
+  float *value_max = pr->value_max + pair * hs, *key_max = pr->centred_key_max + pair * hs;
+  const float *v = heads->v + offset;
+  for (int64_t c = 0; c < hs; c++) mean[c] = value_max[c] = key_max[c] = 0.0f;
   for (int64_t c = 0; c < h; c++) {
     double sum = 0.0;
     for (int64_t j = 0; j < visible; j++) sum += k[j * hs + c];
@@ -54,6 +57,8 @@ static void poly_statistics_tile(const void *params, int64_t pair, float *scratc
     for (int64_t c = 0; c < h; c++) {
       const float centred = k[j * hs + c] - mean[c];
       square += (double)centred * (double)centred;
+      key_max[c] = LGK_MAX(key_max[c], fabsf(centred));
+      value_max[c] = LGK_MAX(value_max[c], fabsf(v[j * hs + c]));
       centred_entry = LGK_MAX(centred_entry, fabsf(centred));
       key_entry = LGK_MAX(key_entry, fabsf(k[j * hs + c]));
     }

@@ -7,6 +7,7 @@
 // own Float64 partial, and lgk_sum_partials_phase adds the partials in chunk order. The rank is
 // padded to 16 columns so the products run on the vector micro-kernels.
 
+#include <math.h>
 #include "internal.h"
 #include "ops.h"
 #include "rope.h"
@@ -50,10 +51,18 @@ static void gather_gradient(const lgk_projection_backward_params *pr, int mu, in
   for (int64_t i = 0; i < rows; i++) {
     const int64_t n = (first + i) / layout->length, position = (first + i) % layout->length;
     for (int64_t head = 0; head < layout->heads; head++) {
-      const float *src = pr->d_heads[mu] + lgk_pair_offset(layout, n * layout->heads + head) + position * hs;
+      const int64_t at = lgk_pair_offset(layout, n * layout->heads + head) + position * hs;
+      const float *src = pr->d_heads[mu] + at;
       float *row = out + i * d + head * h;
-      for (int64_t c = 0; c < h; c++) row[c] = scale * src[c];
-      if (rotated) lgk_rope_rotate(row, h, cosines + i * half, sines + i * half, 1);
+      if (!pr->absolute) {
+        for (int64_t c = 0; c < h; c++) row[c] = scale * src[c];
+        if (rotated) lgk_rope_rotate(row, h, cosines + i * half, sines + i * half, 1);
+        continue;
+      }
+      const float *value = pr->d_values[mu] ? pr->d_values[mu] + at : 0;
+      for (int64_t c = 0; c < h; c++) row[c] = scale * (src[c] + (value ? pr->rounding * fabsf(value[c]) : 0.0f));
+      if (rotated)
+        for (int64_t t = 0; t < half; t++) row[t] = row[t + half] = row[t] + row[t + half];
     }
   }
 }

@@ -63,6 +63,23 @@ public enum RegimeJSON {
     }
   }
 
+  /// The polynomial path's bounds on what the user gets: "output_error_bound", "loss_error_bound"
+  /// and "gradient_error_bound" {"lora_a_q": …, "grad_x": …} (each relative to the largest entry,
+  /// the measure of compare.py).
+  public static func appendErrorBounds(_ gradients: Gradients, to object: inout JSONObject) {
+    guard let bounds = gradients.errorBounds else { return }
+    object.append("output_error_bound", gradients.outputErrorBound.map { .double($0) } ?? .null)
+    object.append("loss_error_bound", gradients.lossErrorBound.map { .double($0) } ?? .null)
+    var members = JSONObject()
+    for projection in Projection.allCases {
+      for (role, name) in [(TensorRole.adapterA(projection), "lora_a"), (.adapterB(projection), "lora_b")] {
+        if let bound = bounds[role] { members.append("\(name)_\(projection.rawValue)", .double(bound)) }
+      }
+    }
+    if let bound = bounds[.inputs] { members.append("grad_x", .double(bound)) }
+    object.append("gradient_error_bound", .object(members))
+  }
+
   /// The execution options as JSON members.
   public static func appendExecution(_ options: ExecutionOptions, to object: inout JSONObject) {
     object.append("threads", .int(options.parallelism.threads))

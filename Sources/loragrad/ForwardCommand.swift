@@ -34,6 +34,7 @@ enum ForwardCommand {
     RegimeJSON.appendExecution(execution.options, to: &summary)
     RegimeJSON.appendProblem(layer: problem.layer, inputs: problem.inputs, keyLengths: problem.keyLengths, to: &summary)
     RegimeJSON.appendAnalysis(regime: result.regime, check: result.check, tolerance: method.tolerance, to: &summary)
+    if let bound = result.outputErrorBound { summary.append("output_error_bound", .double(bound)) }
     summary.append("output", .string(output))
     print(summary.description)
   }

@@ -38,6 +38,7 @@ enum GradCommand {
     RegimeJSON.appendProblem(layer: problem.layer, inputs: problem.inputs, keyLengths: problem.keyLengths, to: &summary)
     if result.path == .exact { summary.append("gflops", .double(CostModel.exactFlops(problem.shape) / seconds / 1e9)) }
     RegimeJSON.appendAnalysis(regime: result.regime, check: result.check, tolerance: method.tolerance, to: &summary)
+    RegimeJSON.appendErrorBounds(result, to: &summary)
     summary.append("output", .string(output))
     print(summary.description)
   }

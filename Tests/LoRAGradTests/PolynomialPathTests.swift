@@ -20,7 +20,8 @@ final class PolynomialPathTests: XCTestCase {
     // The bound on P̃'s entrywise relative error holds on the sampled rows.
     XCTAssertLessThanOrEqual(check.probabilityError, report.errorBound, label, file: file, line: line)
     let worst = relativeErrors(fast, reference).map(\.error).max() ?? .infinity
-    print("poly \(label): degree \(report.degree) features \(report.featureCount) chunk rows \(report.chunkRows) error \(worst) bound \(report.errorBound) check \(check.probabilityError)")
+    let looseness = assertWithinErrorBounds(fast, reference, label, file: file, line: line)
+    print("poly \(label): degree \(report.degree) features \(report.featureCount) chunk rows \(report.chunkRows) error \(worst) P̃ bound \(report.errorBound) check \(check.probabilityError) bound/observed \(looseness)")
     // Every gradient within a small multiple of ε (issue targets: 5ε).
     XCTAssertLessThanOrEqual(worst, 5 * chosen.tolerance, label, file: file, line: line)
     return report
@@ -40,12 +41,13 @@ final class PolynomialPathTests: XCTestCase {
   func testCausalChunkingAgreesWithTheReferenceForEveryChunkSize() throws {
     let problem = try AttentionProblem.synthetic(.all, sequences: 2, length: 300, width: 8, heads: 2, loraRank: 2, normBound: 0.5, seed: 4)
     var rows: Set<Int> = []
-    // One chunk takes 4 pairs × 35 features × (2h + 5)·16 floats × 4 bytes = 116 480 bytes.
-    for budget in [1 << 30, 400_000, 250_000, 120_000] {
+    // One chunk takes 4 pairs × 35 features × (2h + 7)·16 floats × 4 bytes = 134 400 bytes; the
+    // balanced chunk is 128 rows (3 chunks), the smaller budgets allow 2 and 1.
+    for budget in [1 << 30, 280_000, 140_000] {
       let settings = PolynomialSettings(tolerance: 1e-3, rowBlock: 32, memoryBudget: budget)
       rows.insert(try check(problem, settings: settings, "causal budget \(budget)").chunkRows)
     }
-    XCTAssertGreaterThanOrEqual(rows.count, 3, "the budgets should give different chunk sizes: \(rows)")
+    XCTAssertEqual(rows, [128, 160, 320], "the budgets should give these chunk sizes")
   }
 
   /// SPEC §3.3: the first 128-row query block has inputs scaled by 0.2, so its bound R_b, and the
@@ -58,17 +60,18 @@ final class PolynomialPathTests: XCTestCase {
       for index in 0..<(128 * 8) { inputs[index] *= 0.2 }
       let problem = try AttentionProblem(
         layer: base.layer, inputs: try Tensor(shape: base.inputs.shape, scalars: inputs), objective: base.objective)
-      let report = try XCTUnwrap(try problem.regime(tolerance: 1e-3).polynomial)
+      // At R = 2 the worst-case Float32 term alone is 8e-4: ε = 5e-3.
+      let report = try XCTUnwrap(try problem.regime(tolerance: 5e-3).polynomial)
       XCTAssertLessThan(report.minimumDegree, report.degree)
       XCTAssertEqual(report.blocksPerDegree.reduce(0, +), 2 * 3, "2 heads × 3 query blocks")
       XCTAssertGreaterThan(report.blocksPerDegree[report.minimumDegree], 0)
       XCTAssertGreaterThan(report.blocksPerDegree[report.degree], 0)
-      try check(problem, "per-block degrees \(report.blocksPerDegree) causal \(causal)")
+      try check(problem, tolerance: 5e-3, "per-block degrees \(report.blocksPerDegree) causal \(causal)")
     }
   }
 
   func testLargerBoundNeedsHigherDegree() throws {
-    try check(try .synthetic(length: 200, width: 8, heads: 2, loraRank: 2, normBound: 2, seed: 3), "R=2 h=4")
-    try check(try .synthetic(.all, length: 200, width: 8, heads: 2, loraRank: 2, normBound: 2, seed: 3), "R=2 h=4 all features")
+    try check(try .synthetic(length: 200, width: 8, heads: 2, loraRank: 2, normBound: 2, seed: 3), tolerance: 5e-3, "R=2 h=4")
+    try check(try .synthetic(.all, length: 200, width: 8, heads: 2, loraRank: 2, normBound: 2, seed: 3), tolerance: 5e-3, "R=2 h=4 all features")
   }
 }

@@ -7,27 +7,31 @@ import XCTest
 final class RegimeTests: XCTestCase {
   private let model = CostModel(exactFlopRate: 80e9, polynomialFlopRate: 80e9, polynomialOverhead: 0, source: "test")
 
-  /// SPEC §3.1: the smallest degrees at ε = 1e-3 for R = 0.25, 0.5, 1, 2 (checked there), and the
-  /// feature count C(h + g, g).
-  func testDegreeAndFeatureCountFollowTheDegreeTable() throws {
-    let table: [(bound: Double, degree: Int)] = [(0.25, 2), (0.5, 3), (1, 4), (2, 6)]
-    for (bound, degree) in table {
+  /// SPEC §3.1 gives the smallest degrees at which the polynomial alone meets ε = 1e-3 (R = 0.25,
+  /// 0.5, 1 → 2, 3, 4); the whole bound on P̃ (about 2ε_p plus the Float32 terms) must meet ε, so
+  /// the path takes that degree or the next, never less, reports a bound ≤ ε, and C(h + g, g)
+  /// features (written out here).
+  func testDegreeMeetsTheWholeBoundAndFollowsTheDegreeTable() throws {
+    let table: [(bound: Double, degree: Int)] = [(0.25, 2), (0.5, 3), (1, 4)]
+    for (bound, polynomialDegree) in table {
       let problem = try AttentionProblem.synthetic(length: 64, width: 4, heads: 1, loraRank: 2, normBound: bound, seed: 1)
       let regime = try problem.regime(tolerance: 1e-3, options: ExecutionOptions(parallelism: .serial, costModel: model))
       XCTAssertEqual(regime.norms.bound, bound, accuracy: 1e-4 * bound)
-      let report = try XCTUnwrap(regime.polynomial)
-      XCTAssertEqual(report.degree, degree, "R = \(bound)")
-      // C(4 + g, g) written out.
-      let expected = (1...degree).reduce(1) { $0 * (4 + $1) } / (1...degree).reduce(1, *)
+      let report = try XCTUnwrap(regime.polynomial, "R = \(bound): \(regime.reason)")
+      XCTAssertTrue((polynomialDegree...(polynomialDegree + 1)).contains(report.degree), "R = \(bound): degree \(report.degree)")
+      XCTAssertLessThanOrEqual(report.errorBound, 1e-3)
+      XCTAssertGreaterThanOrEqual(report.errorBound, 2 * report.polynomialError, "the bound on P̃ contains the polynomial's twice")
+      let expected = (1...report.degree).reduce(1) { $0 * (4 + $1) } / (1...report.degree).reduce(1, *)
       XCTAssertEqual(report.featureCount, expected)
       XCTAssertGreaterThan(regime.norms.entryBound, 0)
     }
   }
 
   func testFloat32RoundingOfTheFeaturesLimitsTheBound() throws {
-    // At R = 4 a degree-9 polynomial fits ε = 1e-3 in exact arithmetic, but its alternating terms
-    // cancel near x = −R: evaluated in Float32 the error bound exceeds ε, so the path refuses.
-    let problem = try AttentionProblem.synthetic(length: 64, width: 4, heads: 1, loraRank: 2, normBound: 4, seed: 1)
+    // At R = 2 a degree-6 polynomial fits ε = 1e-3 in exact arithmetic, but its alternating terms
+    // cancel near x = −R: its worst-case Float32 evaluation term (8e-4) leaves the bound on P̃
+    // above ε at every degree, so the path refuses.
+    let problem = try AttentionProblem.synthetic(length: 64, width: 4, heads: 1, loraRank: 2, normBound: 2, seed: 1)
     let regime = try problem.regime(tolerance: 1e-3, options: ExecutionOptions(parallelism: .serial, costModel: model))
     XCTAssertNil(regime.polynomial)
     XCTAssertTrue(regime.reason.contains("Float32"), regime.reason)

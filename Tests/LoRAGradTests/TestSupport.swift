@@ -136,3 +136,45 @@ func assertWithinRoundingModel(
   }
   return worst
 }
+
+/// Asserts the polynomial path's reported bounds hold against the reference: every entry of every
+/// adapter gradient and of dX within its entrywise bound, the relative measures within the
+/// reported `errorBounds`, the output within `outputErrorBound`, the loss within `lossErrorBound`.
+/// Returns bound / observed for each gradient (how loose the bounds are), by name.
+@discardableResult
+func assertWithinErrorBounds(
+  _ candidate: Gradients, _ reference: Gradients, _ message: String = "", file: StaticString = #filePath, line: UInt = #line
+) -> [String: Double] {
+  guard let bounds = candidate.errorBounds, let entrywise = candidate.entrywiseErrorBounds else {
+    XCTFail("no error bounds \(message)", file: file, line: line)
+    return [:]
+  }
+  var looseness: [String: Double] = [:]
+  var pairs: [(TensorRole, Tensor, Tensor)] = []
+  for projection in reference.adapters.keys.sorted() {
+    pairs.append((.adapterA(projection), candidate.adapters[projection]!.a, reference.adapters[projection]!.a))
+    pairs.append((.adapterB(projection), candidate.adapters[projection]!.b, reference.adapters[projection]!.b))
+  }
+  if let input = candidate.input, let expected = reference.input { pairs.append((.inputs, input, expected)) }
+  for (role, x, y) in pairs {
+    guard let bound = entrywise[role], let relative = bounds[role] else {
+      XCTFail("no bound for \(role) \(message)", file: file, line: line)
+      continue
+    }
+    for index in y.scalars.indices {
+      let error = abs(Double(x.scalars[index]) - Double(y.scalars[index]))
+      if error > Double(bound.scalars[index]) {
+        XCTFail("\(role)[\(index)]: |error| \(error) > bound \(bound.scalars[index]) \(message)", file: file, line: line)
+        break
+      }
+    }
+    let observed = x.maxRelativeDifference(from: y)
+    // The relative bound is max(bound)/max|g̃|; against max|g| it may differ by the error itself.
+    XCTAssertLessThanOrEqual(observed, relative * (1 + relative) + 1e-12, "\(role) \(message)", file: file, line: line)
+    looseness["\(role)"] = observed > 0 ? relative / observed : .infinity
+  }
+  if let loss = reference.loss, let candidateLoss = candidate.loss, let lossBound = candidate.lossErrorBound {
+    XCTAssertLessThanOrEqual(abs(candidateLoss - loss) / loss, lossBound * 1.0001, "loss \(message)", file: file, line: line)
+  }
+  return looseness
+}

@@ -81,6 +81,12 @@ typedef struct lgk_projection_backward_params {
   const float *a_t[3];      ///< A_μᵀ, [D, rank_stride] zero-padded; NULL when μ has no adapter.
   const float *b[3];        ///< B_μ, [D, rank_stride] zero-padded; NULL when μ has no adapter.
   double *partials;         ///< Per chunk, per adapted μ in q, k, v order: r·D of ∂A, then D·r of ∂B.
+  /// Nonzero: the error-bound pass. d_heads hold bounds (≥ 0), x, w, a_t, b their absolute
+  /// values and lora_scale |s|; each head bound gets `rounding`·|d_values| added, the rotation is
+  /// bounded by |R⁻¹x|_t ≤ |x_t| + |x_{t±h/2}|, so every output bounds |Δ| of its gradient.
+  int32_t absolute;
+  float rounding;
+  const float *d_values[3]; ///< With absolute: the computed dq̂, dk̂, dV (for the rounding term).
 } lgk_projection_backward_params;
 
 /// The number of chunks (tiles) of the projection backward.

@@ -34,7 +34,13 @@ typedef struct lgk_poly_geometry {
   int64_t key_width;          ///< (h + 3)·head_stride: the key sums of the backward pass.
   int64_t forward_key_width;  ///< 2·head_stride: [1 | V], all the forward pass needs.
   int64_t query_width;        ///< (h + 2)·head_stride.
+  int64_t bound_query_width;  ///< (h + 4)·head_stride: with the two payload blocks of the error bounds.
 } lgk_poly_geometry;
+
+/// Features per block of the feature dimension in the products Φ·KS and Ψ·QS: each block is
+/// summed on its own and the blocks are added in order, so an entry carries at most
+/// LGK_FEATURE_BLOCK + ⌈k / LGK_FEATURE_BLOCK⌉ roundings instead of k (the error bound's count).
+#define LGK_FEATURE_BLOCK 64
 
 /// The geometry for length L, head width h (stride hs), blocks of `row_block` rows, `rank`
 /// features and at most `max_chunks` chunks per pair.
@@ -50,12 +56,15 @@ typedef struct lgk_poly_plan {
   const float *query_norm;       ///< Per pair and block: ρ_q,b = max_{i ∈ b} ‖q̂_i‖.
   const int32_t *block_rank;     ///< Per pair and block: the features its degree uses.
   const float *block_weights;    ///< Per pair and block: `rank` feature weights.
+  const float *block_error;      ///< Per pair and block: E, the entrywise bound on P̃ (NULL: no error bounds).
+  const float *value_max;        ///< Per pair: max_j |V_jc| over visible keys (head_stride floats).
+  const float *centred_key_max;  ///< Per pair: max_j |k̃_jc| over visible keys (head_stride floats).
 } lgk_poly_plan;
 
 // MARK: - Statistics
 
-/// μ, ρ_k, ρ_q per block, and the entry bounds [max|q̂|, max|k̂ − μ|, max|k̂|] per pair
-/// (norms computed in Float64 and rounded up to Float32).
+/// μ, ρ_k, ρ_q per block, the entry bounds [max|q̂|, max|k̂ − μ|, max|k̂|] per pair (norms
+/// computed in Float64 and rounded up to Float32), and per column max_j |V_jc| and max_j |k̃_jc|.
 typedef struct lgk_poly_statistics_params {
   lgk_heads heads;
   int64_t row_block;
@@ -63,6 +72,8 @@ typedef struct lgk_poly_statistics_params {
   float *key_norm;          ///< Per pair.
   float *query_norm;        ///< Per pair and block.
   float *entry_bounds;      ///< Per pair, 3 floats.
+  float *value_max;         ///< Per pair, head_stride floats.
+  float *centred_key_max;   ///< Per pair, head_stride floats.
 } lgk_poly_statistics_params;
 
 /// Tiles: pairs.
@@ -71,7 +82,8 @@ lgk_phase lgk_poly_statistics_phase(const lgk_poly_statistics_params *params);
 // MARK: - Key sums and scans
 
 /// Each chunk's key sums Σ_j ψ_j ⊗ payload_j over its visible keys (the first `width` columns
-/// of the payload: geometry.forward_key_width or geometry.key_width).
+/// of the payload: geometry.forward_key_width or geometry.key_width): each block's product in
+/// Float32, the blocks of a chunk added in Float64, the chunk total rounded once.
 typedef struct lgk_poly_key_sums_params {
   const lgk_ops *ops;
   lgk_heads heads;
@@ -84,7 +96,8 @@ typedef struct lgk_poly_key_sums_params {
 /// Tiles: (pair, chunk).
 lgk_phase lgk_poly_key_sums_phase(const lgk_poly_key_sums_params *params);
 
-/// How a scan combines the chunk sums of each pair, in place, in chunk order.
+/// How a scan combines the chunk sums of each pair, in place, in chunk order (running sums in
+/// Float64, each result rounded once).
 typedef enum lgk_scan_mode {
   lgk_scan_total = 0,       ///< chunk 0 ← Σ_c sums_c (the other chunks are left as they were).
   lgk_scan_prefix = 1,      ///< chunk c ← Σ_{c' < c} sums_c' (exclusive, carried forwards).
@@ -112,12 +125,15 @@ typedef struct lgk_poly_query_params {
   lgk_poly_plan plan;
   const float *key_sums;    ///< After the scan: the total in chunk 0, or the prefix per chunk (causal).
   int64_t key_width;        ///< Columns of key_sums.
+  int64_t query_width;      ///< Backward: columns of query_sums (query_width, or bound_query_width with bounds).
   float *o;                 ///< Forward: O, head-major.
   float *lse;               ///< Forward: per pair and row.
   const float *d_o;         ///< Backward: dO, head-major.
   float *d_q;               ///< Backward: dq̂, head-major.
   float *d_k, *d_v;         ///< Backward, causal: the in-chunk part of dk̂ and dV (rows of the chunk).
   float *query_sums;        ///< Backward: per pair and chunk, rank × query_width.
+  float *d_q_bound;         ///< Backward with plan.block_error: a bound on |dq̂ − dq̂_exact|, head-major.
+  float *d_k_bound, *d_v_bound;  ///< Backward with bounds, causal: their in-chunk part.
 } lgk_poly_query_params;
 
 /// Tiles: (pair, chunk).
@@ -135,7 +151,9 @@ typedef struct lgk_poly_key_backward_params {
   lgk_poly_geometry geometry;
   lgk_poly_plan plan;
   const float *query_sums;
+  int64_t query_width;      ///< Columns of query_sums.
   float *d_k, *d_v;
+  float *d_k_bound, *d_v_bound;  ///< With bounds: bounds on |dk̂ − dk̂_exact| and |dV − dV_exact|.
 } lgk_poly_key_backward_params;
 
 /// Tiles: (pair, key block).

@@ -45,12 +45,27 @@ enum LayerPipeline {
     }
     let (output, lse) = try PolynomialAttention.forward(view, statistics: statistics, plan: chosen, parallelism: parallelism)
     let check = polynomialSettings.checkRows > 0
-      ? PolynomialCheck.measure(view, statistics: statistics, plan: chosen, output: output, rows: polynomialSettings.checkRows)
+      ? PolynomialCheck.measure(view, statistics: statistics, plan: chosen, output: output, logSumExp: lse, rows: polynomialSettings.checkRows)
       : nil
-    return try finished(
-      layer, batch: batch, output: try HeadSpace.gather(view, width: layer.modelWidth, heads: output, parallelism: parallelism),
-      logSumExp: HeadSpace.rowValues(view, lse), path: .polynomial, regime: regime, check: check,
+    let rows = try HeadSpace.gather(view, width: layer.modelWidth, heads: output, parallelism: parallelism)
+    // |Z̃_ic − Z_ic| ≤ E_b Σ_j P_ij |V_jc| ≤ E_b max_j |V_jc| for the block b of row i.
+    let d = layer.modelWidth, h = layer.headWidth, hs = Int(view.layout.head_stride), l = batch.shape.length
+    var bound = [Float](repeating: 0, count: rows.count)
+    for n in 0..<batch.shape.sequences {
+      for head in 0..<layer.heads {
+        let pair = n * layer.heads + head
+        for i in 0..<l {
+          let error = chosen.blockError.base[pair * statistics.blocks + i / statistics.rowBlock]
+          for c in 0..<h { bound[(n * l + i) * d + head * h + c] = (error * statistics.valueMax.base[pair * hs + c]).nextUp }
+        }
+      }
+    }
+    let scale = rows.lazy.map { abs(Double($0)) }.max() ?? 0, largest = Double(bound.max() ?? 0)
+    var result = try finished(
+      layer, batch: batch, output: rows, logSumExp: HeadSpace.rowValues(view, lse), path: .polynomial, regime: regime, check: check,
       settings: .polynomial(polynomialSettings))
+    result.outputBound = (scale > 0 ? largest / scale : largest, batch.callerShaped(bound))
+    return result
   }
 
   /// Every adapter gradient and dX from the caller's dZ, by the path `saved` took.
@@ -67,6 +82,7 @@ enum LayerPipeline {
     }
     let parallelism = options.parallelism
     let gradients: (adapters: [Projection: LoRAAdapter], inputGradient: [Float]?)
+    var entrywise: [TensorRole: Tensor]?
     switch saved.settings {
     case .reference:
       try requireReferenceLength(batch)
@@ -93,9 +109,20 @@ enum LayerPipeline {
       let statistics = try PolynomialStatistics(view, rowBlock: settings.rowBlock, parallelism: parallelism)
       let plan = try PolynomialPlan(view, statistics: statistics, settings: settings, shape: batch.shape)
       let (dO, _) = try HeadSpace.upstream(view, width: layer.modelWidth, upstream: dz, output: nil, parallelism: parallelism)
-      let heads = try PolynomialAttention.backward(view, statistics: statistics, plan: plan, upstream: dO, parallelism: parallelism)
+      let (heads, limits) = try PolynomialAttention.backward(
+        view, statistics: statistics, plan: plan, upstream: dO, bounds: true, parallelism: parallelism)
       gradients = try ProjectionBackward.compute(
         layer, batch: batch, view: view, gradients: heads, inputGradient: inputGradient, parallelism: parallelism)
+      let bounds = try ProjectionBackward.compute(
+        layer, batch: batch, view: view, gradients: limits!, inputGradient: inputGradient, mode: .bounds(values: heads),
+        parallelism: parallelism)
+      var tensors: [TensorRole: Tensor] = [:]
+      for (projection, pair) in bounds.adapters {
+        tensors[.adapterA(projection)] = pair.a
+        tensors[.adapterB(projection)] = pair.b
+      }
+      if let input = bounds.inputGradient { tensors[.inputs] = batch.callerShaped(input) }
+      entrywise = tensors
     }
     let reason = "overflowed Float32 on the \(saved.path.rawValue) path (finite inputs whose logits, outputs or gradients exceed 3.4e38); rescale x or the weights"
     for projection in gradients.adapters.keys.sorted() {
@@ -107,7 +134,24 @@ enum LayerPipeline {
     guard gradients.inputGradient?.allSatisfy(\.isFinite) ?? true else {
       throw LoRAGradError.outOfRange(quantity: "∂loss/∂X", reason: reason)
     }
-    return LayerGradients(adapters: gradients.adapters, input: gradients.inputGradient.map(batch.callerShaped), path: saved.path)
+    var result = LayerGradients(adapters: gradients.adapters, input: gradients.inputGradient.map(batch.callerShaped), path: saved.path)
+    if let entrywise {
+      var relative: [TensorRole: Double] = [:]
+      for (role, bound) in entrywise {
+        let value: Tensor
+        switch role {
+        case .adapterA(let p): value = result.adapters[p]!.a
+        case .adapterB(let p): value = result.adapters[p]!.b
+        default: value = result.input!
+        }
+        let scale = value.scalars.lazy.map { abs(Double($0)) }.max() ?? 0
+        let largest = bound.scalars.lazy.map(Double.init).max() ?? 0
+        relative[role] = scale > 0 ? largest / scale : (largest == 0 ? 0 : .infinity)
+      }
+      result.errorBounds = relative
+      result.entrywiseErrorBounds = entrywise
+    }
+    return result
   }
 
   /// The regime of `batch` at the polynomial settings: projection and statistics only.
@@ -196,6 +240,7 @@ enum LayerPipeline {
     return LayerForward(
       output: batch.callerShaped(output),
       logSumExp: Tensor(checkedShape: [batch.shape.sequences, batch.shape.heads, batch.shape.length], scalars: logSumExp),
-      path: path, regime: regime, check: check, keyLengths: batch.keyLengths, settings: settings)
+      path: path, regime: regime, check: check, keyLengths: batch.keyLengths, outputErrorBound: nil, entrywiseOutputBound: nil,
+      settings: settings)
   }
 }

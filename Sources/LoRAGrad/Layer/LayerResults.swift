@@ -14,8 +14,22 @@ public struct LayerForward: Sendable {
   public let check: PolynomialCheck?
   /// The key lengths ℓ_n of the call (nil: all keys visible).
   public let keyLengths: [Int]?
+  /// Polynomial path: a bound on max|Z̃ − Z| / max|Z| against the exact output (E·max_j|V_jc| per
+  /// entry, E the bound on P̃ of the row's block). Nil on the other paths.
+  public private(set) var outputErrorBound: Double?
+  /// The entrywise bound behind `outputErrorBound`, the shape of Z.
+  private(set) var entrywiseOutputBound: Tensor?
   /// The settings of the path, for the backward pass.
   let settings: PathSettings
+
+  /// Sets the output's error bound (relative, entrywise).
+  var outputBound: (relative: Double, entrywise: Tensor)? {
+    get { outputErrorBound.map { ($0, entrywiseOutputBound!) } }
+    set {
+      outputErrorBound = newValue?.relative
+      entrywiseOutputBound = newValue?.entrywise
+    }
+  }
 }
 
 /// The settings of the path a forward pass took.
@@ -34,4 +48,10 @@ public struct LayerGradients: Sendable {
   public var input: Tensor?
   /// The path that ran.
   public var path: AttentionPath
+  /// Polynomial path: for each adapter matrix (`.adapterA(μ)`, `.adapterB(μ)`) and dX (`.inputs`),
+  /// a bound on max|g̃ − g| / max|g| against the exact gradient (Docs/Theory.md), the measure of
+  /// `Tensor.maxRelativeDifference` and compare.py. Nil on the other paths.
+  public var errorBounds: [TensorRole: Double]?
+  /// The entrywise bounds behind `errorBounds` (|g̃ − g| ≤ bound, entry by entry), for audits and tests.
+  var entrywiseErrorBounds: [TensorRole: Tensor]?
 }

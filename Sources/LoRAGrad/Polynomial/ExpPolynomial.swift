@@ -76,6 +76,18 @@ public struct ExpPolynomial: Sendable, Equatable {
     }
   }
 
+  /// The relative-minimax polynomial of the lowest degree g ≤ maxDegree that is positive on
+  /// [−R, R], certified to ε_p ≤ `tolerance`, and that `accept` takes (the caller's full error
+  /// bound, of which the polynomial's is one term); nil if there is none.
+  public static func smallestDegree(
+    bound: Double, tolerance: Double, maxDegree: Int = maximumDegree, accepting accept: (ExpPolynomial) -> Bool
+  ) -> ExpPolynomial? {
+    smallest(bound: bound, tolerance: tolerance, maxDegree: maxDegree, accept: accept) { g, R in
+      let fit = RelativeRemez.fit(degree: g, bound: R)
+      return fit.levelledError > tolerance ? nil : fit.coefficients
+    }
+  }
+
   /// The Chebyshev interpolant of the lowest degree g ≤ maxDegree whose certified relative error
   /// is ≤ ε and which is positive on [−R, R]; nil as in `smallestDegree`. The baseline: it needs a
   /// higher degree than the relative-minimax fit as R grows.
@@ -89,14 +101,15 @@ public struct ExpPolynomial: Sendable, Equatable {
 
   /// The lowest degree whose candidate (Chebyshev coefficients in x/R, or nil to skip) certifies.
   private static func smallest(
-    bound R: Double, tolerance: Double, maxDegree: Int, candidate: (Int, Double) -> [Double]?
+    bound R: Double, tolerance: Double, maxDegree: Int, accept: (ExpPolynomial) -> Bool = { _ in true },
+    candidate: (Int, Double) -> [Double]?
   ) -> ExpPolynomial? {
     guard R >= 0, R <= maximumBound, tolerance > 0, tolerance < 1, maxDegree >= 0 else { return nil }
-    if R == 0 { return constantOne(degree: 0) }
+    if R == 0 { return accept(constantOne(degree: 0)) ? constantOne(degree: 0) : nil }
     for g in 0...min(maxDegree, maximumDegree) {
       guard let a = candidate(g, R),
         let polynomial = ExpPolynomial(chebyshev: a, bound: R, abandonAbove: tolerance),
-        polynomial.certifiedRelativeError <= tolerance, polynomial.minimumValue > 0
+        polynomial.certifiedRelativeError <= tolerance, polynomial.isCertifiedPositive, accept(polynomial)
       else { continue }
       return polynomial
     }

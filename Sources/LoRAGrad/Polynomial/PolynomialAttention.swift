@@ -21,42 +21,52 @@ enum PolynomialAttention {
     return (output, lse)
   }
 
-  /// dq̂, dk̂, dV from dO; O and δ are recomputed from the same P̃.
+  /// dq̂, dk̂, dV from dO (O and δ are recomputed from the same P̃), and, when `bounds`, entrywise
+  /// bounds on their errors from the bound on P̃ (Docs/Theory.md, "Bounds on what the user gets").
   static func backward(
-    _ view: HeadView, statistics: PolynomialStatistics, plan: PolynomialPlan, upstream dO: FloatBuffer,
+    _ view: HeadView, statistics: PolynomialStatistics, plan: PolynomialPlan, upstream dO: FloatBuffer, bounds: Bool,
     parallelism: Parallelism
-  ) throws -> HeadGradients {
+  ) throws -> (gradients: HeadGradients, bounds: HeadGradients?) {
     let geometry = plan.geometry
+    let queryWidth = bounds ? geometry.bound_query_width : geometry.query_width
     let keySums = try keySums(view, statistics: statistics, plan: plan, width: geometry.key_width, parallelism: parallelism)
     let querySums = try FloatBuffer(
-      count: view.pairs * Int(geometry.chunks * geometry.rank * geometry.query_width), what: "query sums", zeroed: false)
+      count: view.pairs * Int(geometry.chunks * geometry.rank * queryWidth), what: "query sums", zeroed: false)
     let dQ = try view.headBuffer("dq̂"), dK = try view.headBuffer("dk̂"), dV = try view.headBuffer("dV")
-    var query = queryParameters(view, statistics: statistics, plan: plan, keySums: keySums, width: geometry.key_width)
+    let limits = try bounds ? HeadGradients(dQ: view.headBuffer("|Δdq̂|"), dK: view.headBuffer("|Δdk̂|"), dV: view.headBuffer("|ΔdV|")) : nil
+    var query = queryParameters(view, statistics: statistics, plan: plan, keySums: keySums, width: geometry.key_width, bounds: bounds)
+    query.query_width = queryWidth
     query.d_o = dO.pointer
     query.d_q = dQ.base
     query.d_k = dK.base
     query.d_v = dV.base
     query.query_sums = querySums.base
+    query.d_q_bound = limits?.dQ.base
+    query.d_k_bound = limits?.dK.base
+    query.d_v_bound = limits?.dV.base
     let planBuffers = view.buffers + plan.buffers(statistics)
-    try parallelism.run(Phase(query, retaining: planBuffers + [keySums, dO, dQ, dK, dV, querySums], describe: lgk_poly_query_backward_phase))
-    try scan(view, geometry: geometry, sums: querySums, width: geometry.query_width, mode: view.causal ? lgk_scan_suffix : lgk_scan_total,
+    let outputs: [AnyObject] = [dQ, dK, dV] + (limits.map { [$0.dQ, $0.dK, $0.dV] } ?? [])
+    try parallelism.run(Phase(query, retaining: planBuffers + [keySums, dO, querySums] + outputs, describe: lgk_poly_query_backward_phase))
+    try scan(view, geometry: geometry, sums: querySums, width: queryWidth, mode: view.causal ? lgk_scan_suffix : lgk_scan_total,
              parallelism: parallelism)
     let keys = lgk_poly_key_backward_params(
-      ops: view.operations, heads: view.kernelView, geometry: geometry, plan: plan.kernelPlan(statistics),
-      query_sums: querySums.pointer, d_k: dK.base, d_v: dV.base)
-    try parallelism.run(Phase(keys, retaining: planBuffers + [querySums, dK, dV], describe: lgk_poly_key_backward_phase))
-    return HeadGradients(dQ: dQ, dK: dK, dV: dV)
+      ops: view.operations, heads: view.kernelView, geometry: geometry, plan: plan.kernelPlan(statistics, bounds: bounds),
+      query_sums: querySums.pointer, query_width: queryWidth, d_k: dK.base, d_v: dV.base, d_k_bound: limits?.dK.base,
+      d_v_bound: limits?.dV.base)
+    try parallelism.run(Phase(keys, retaining: planBuffers + [querySums] + outputs, describe: lgk_poly_key_backward_phase))
+    return (HeadGradients(dQ: dQ, dK: dK, dV: dV), limits)
   }
 
   /// The query phases' parameters with the inputs both passes share filled in.
   private static func queryParameters(
-    _ view: HeadView, statistics: PolynomialStatistics, plan: PolynomialPlan, keySums: FloatBuffer, width: Int64
+    _ view: HeadView, statistics: PolynomialStatistics, plan: PolynomialPlan, keySums: FloatBuffer, width: Int64,
+    bounds: Bool = false
   ) -> lgk_poly_query_params {
     var parameters = lgk_poly_query_params()
     parameters.ops = view.operations
     parameters.heads = view.kernelView
     parameters.geometry = plan.geometry
-    parameters.plan = plan.kernelPlan(statistics)
+    parameters.plan = plan.kernelPlan(statistics, bounds: bounds)
     parameters.key_sums = keySums.pointer
     parameters.key_width = width
     return parameters

@@ -8,6 +8,8 @@ struct PolynomialPlan {
   let parent, variable: AlignedBuffer<Int32>
   let blockRank: AlignedBuffer<Int32>
   let blockWeights: FloatBuffer
+  /// E per (pair, query block), rounded up to Float32: what the gradient bounds start from.
+  let blockError: FloatBuffer
   /// The polynomial each (pair, query block) uses, for the a-posteriori check.
   let blockPolynomials: [ExpPolynomial]
   let geometry: lgk_poly_geometry
@@ -22,15 +24,33 @@ struct PolynomialPlan {
       throw LoRAGradError.toleranceUnreachable(
         reason: "polynomial method: the norms of √β·Q and √β·K overflow Float32 (R = \(formatted(bound)) is not finite in Float32); use the exact path")
     }
-    let catalogue = ExpPolynomialCatalogue(tolerance: settings.tolerance, maxDegree: settings.maxDegree)
+    // A block's logits lie in [−R_b(1 + γ₅), R_b(1 + γ₅)] once its features' inputs are rounded;
+    // the fit must cover that, and the whole bound on P̃ (not only the polynomial) must meet ε.
+    let inputGrowth = 1 + ProbabilityErrorBound.gamma(5)
+    let rowBlock = settings.rowBlock, length = shape.length, blockCount = (length + rowBlock - 1) / rowBlock
+    func lowRankBound(_ polynomial: ExpPolynomial, _ halfWidth: Double) -> ProbabilityErrorBound {
+      ProbabilityErrorBound.lowRank(
+        polynomial, halfWidth: halfWidth, featureCount: MonomialBasis.featureCount(variables: h, degree: polynomial.degree),
+        rowBlock: rowBlock, length: length, chunks: blockCount)
+    }
+    let catalogue = ExpPolynomialCatalogue(tolerance: settings.tolerance, maxDegree: settings.maxDegree) { polynomial, halfWidth in
+      lowRankBound(polynomial, halfWidth).total <= settings.tolerance
+    }
     // The degree the worst block needs decides the feature count; check it fits the budget.
-    guard let worst = catalogue.polynomial(covering: bound) else {
+    guard let worst = catalogue.polynomial(covering: bound * inputGrowth) else {
+      let halfWidth = ExpPolynomialCatalogue.coveringHalfWidth(bound * inputGrowth)
+      if let bare = ExpPolynomial.smallestDegree(bound: halfWidth, tolerance: settings.tolerance / 2, maxDegree: settings.maxDegree) {
+        let achieved = lowRankBound(bare, halfWidth)
+        throw LoRAGradError.toleranceUnreachable(
+          reason: "polynomial method: R = \(formatted(bound)): degree \(bare.degree) fits exp to \(String(format: "%.2g", bare.certifiedRelativeError)), but the Float32 "
+            + "evaluation of its features adds up to \(String(format: "%.2g", achieved.evaluation)) (worst case), so no degree ≤ \(settings.maxDegree) keeps the bound on P̃ within ε = \(settings.tolerance); use the exact path")
+      }
       throw LoRAGradError.toleranceUnreachable(
         reason: "polynomial method: R = \(formatted(bound)) needs a degree above \(settings.maxDegree) for ε = \(settings.tolerance), "
           + "a feature count above C(\(h)+\(settings.maxDegree), \(settings.maxDegree)) ≈ \(String(format: "%.3g", Self.featureCountEstimate(variables: h, degree: settings.maxDegree))); use the exact path")
     }
     let featureCount = MonomialBasis.featureCount(variables: h, degree: worst.degree)
-    let floatsPerChunk = Double(pairs) * Double(featureCount) * Double((2 * h + 5) * hs)
+    let floatsPerChunk = Double(pairs) * Double(featureCount) * Double((2 * h + 7) * hs)
     let bytesPerChunk = 4 * floatsPerChunk
     guard bytesPerChunk <= Double(settings.memoryBudget) else {
       throw LoRAGradError.toleranceUnreachable(
@@ -41,23 +61,30 @@ struct PolynomialPlan {
     // are exact: see `causalChunkRows` for the length that balances that work against the state
     // every chunk keeps, within the budget.
     let affordable = max(1, Int(Double(settings.memoryBudget) / bytesPerChunk))
-    let blocks = (shape.length + settings.rowBlock - 1) / settings.rowBlock
-    let balanced = (shape.length + Self.causalChunkRows(featureCount: featureCount, headWidth: h, rowBlock: settings.rowBlock) - 1)
-      / Self.causalChunkRows(featureCount: featureCount, headWidth: h, rowBlock: settings.rowBlock)
-    let maxChunks = shape.causal ? min(affordable, max(1, min(blocks, balanced))) : min(settings.maxChunks, affordable)
+    let chunkLength = Self.causalChunkRows(featureCount: featureCount, headWidth: h, rowBlock: rowBlock)
+    let balanced = (length + chunkLength - 1) / chunkLength
+    let maxChunks = shape.causal ? min(affordable, max(1, min(blockCount, balanced))) : min(settings.maxChunks, affordable)
     geometry = lgk_poly_geometry_make(
-      Int64(shape.length), Int64(h), Int64(hs), Int64(settings.rowBlock), Int64(featureCount), Int64(maxChunks))
+      Int64(length), Int64(h), Int64(hs), Int64(rowBlock), Int64(featureCount), Int64(maxChunks))
+    let chunkRows = Int(geometry.blocks_per_chunk) * rowBlock
     basis = MonomialBasis(variables: h, degree: worst.degree)
     var blockRank = [Int32](repeating: 0, count: bounds.count)
     var weights = [Float](repeating: 0, count: bounds.count * featureCount)
-    var minimumDegree = worst.degree, polynomialError = 0.0, roundingError = 0.0
+    var errors = [Float](repeating: 0, count: bounds.count)
+    var minimumDegree = worst.degree, polynomialError = 0.0, evaluationError = 0.0, errorBound = 0.0
     var polynomials: [ExpPolynomial] = []
     polynomials.reserveCapacity(bounds.count)
     for (block, blockBound) in bounds.enumerated() {
-      let polynomial = catalogue.polynomial(covering: blockBound) ?? worst
+      let polynomial = catalogue.polynomial(covering: blockBound * inputGrowth) ?? worst
+      let halfWidth = ExpPolynomialCatalogue.coveringHalfWidth(blockBound * inputGrowth)
+      var blockBoundE = lowRankBound(polynomial, halfWidth)
+      if shape.causal { blockBoundE = blockBoundE.withExactEntries(halfWidth: halfWidth, headWidth: h, chunkRows: chunkRows, rowBlock: rowBlock) }
       polynomials.append(polynomial)
       minimumDegree = min(minimumDegree, polynomial.degree)
-      polynomialError = max(polynomialError, polynomial.certifiedRelativeError)
+      polynomialError = max(polynomialError, blockBoundE.polynomial)
+      evaluationError = max(evaluationError, blockBoundE.evaluation)
+      errorBound = max(errorBound, blockBoundE.total)
+      errors[block] = Float(blockBoundE.total).nextUp
       let features = basis.prefixCount[polynomial.degree]
       blockRank[block] = Int32(features)
       var scaledCoefficient = [Double](repeating: 0, count: polynomial.degree + 1)
@@ -69,54 +96,38 @@ struct PolynomialPlan {
       for m in 0..<features {
         weights[block * featureCount + m] = Float(scaledCoefficient[basis.totalDegree[m]] * basis.multinomial[m])
       }
-      roundingError = max(roundingError, Self.float32RoundingError(polynomial, scaledCoefficients: scaledCoefficient, features: features))
     }
-    // The Float32 evaluation of φ·ψ must be as accurate as the polynomial itself, or the bound
-    // would not hold: this is where large R fails even when a degree fits the budget.
-    guard roundingError <= settings.tolerance else {
+    // Causal rows also hold exact entries, whose rounding is bounded after the chunking.
+    guard errorBound <= settings.tolerance else {
       throw LoRAGradError.toleranceUnreachable(
-        reason: "polynomial method: R = \(formatted(bound)) needs degree \(worst.degree), but Float32 features "
-          + "would carry a relative rounding error up to \(String(format: "%.2g", roundingError)) > ε = \(settings.tolerance); use the exact path")
+        reason: "polynomial method: R = \(formatted(bound)) with causal chunks of \(chunkRows) rows: the bound on P̃ is \(String(format: "%.2g", errorBound)) > ε = \(settings.tolerance); use the exact path")
     }
     parent = try AlignedBuffer(basis.parent, what: "monomial table")
     variable = try AlignedBuffer(basis.variable, what: "monomial table")
     self.blockRank = try AlignedBuffer(blockRank, what: "block feature counts")
     blockWeights = try FloatBuffer(weights, what: "block feature weights")
+    blockError = try FloatBuffer(errors, what: "block error bounds")
     blockPolynomials = polynomials
-    let chunkRows = Int(geometry.blocks_per_chunk) * settings.rowBlock
-    let error = polynomialError + roundingError
     report = PolynomialReport(
       degree: worst.degree, minimumDegree: minimumDegree, featureCount: featureCount,
-      polynomialError: polynomialError, roundingError: roundingError, errorBound: 2 * error / (1 - error),
+      polynomialError: polynomialError, roundingError: evaluationError, errorBound: errorBound,
       flops: CostModel.polynomialFlops(shape, featureCount: featureCount, chunkRows: chunkRows),
       sumBytes: Int(bytesPerChunk) * Int(geometry.chunks), blocksPerDegree: (0...worst.degree).map { g in polynomials.lazy.filter { $0.degree == g }.count },
       chunkRows: chunkRows)
   }
 
   /// The C view of the plan (valid while the plan and the statistics are held).
-  func kernelPlan(_ statistics: PolynomialStatistics) -> lgk_poly_plan {
+  func kernelPlan(_ statistics: PolynomialStatistics, bounds: Bool = false) -> lgk_poly_plan {
     lgk_poly_plan(
       parent: parent.pointer, variable: variable.pointer, key_mean: statistics.keyMean.pointer,
       key_norm: statistics.keyNorm.pointer, query_norm: statistics.queryNorm.pointer,
-      block_rank: blockRank.pointer, block_weights: blockWeights.pointer)
+      block_rank: blockRank.pointer, block_weights: blockWeights.pointer, block_error: bounds ? blockError.pointer : nil,
+      value_max: statistics.valueMax.pointer, centred_key_max: statistics.centredKeyMax.pointer)
   }
 
   /// Everything `kernelPlan` points into (with the statistics' buffers).
   func buffers(_ statistics: PolynomialStatistics) -> [AnyObject] {
-    [parent, variable, blockRank, blockWeights] + statistics.buffers
-  }
-
-  /// The relative rounding error of p(x) = φ(q)·ψ(k) evaluated in Float32 through `features`
-  /// monomials, by the probabilistic model of Higham & Mary (2019): an inner product of k terms
-  /// is off by at most λ√k·u·Σ_m |φ_m ψ_m| with probability ≥ 1 − 2e^{−λ²/2} (λ = 4), and each
-  /// monomial by (g + 2)·u, where Σ_m |φ_m ψ_m| ≤ Σ_t |c_t| Rᵗ for unit-norm q̂, k̂; relative to
-  /// p ≥ min p on [−R, R]. The alternating terms cancel near x = −R, so it grows like e^{2R}.
-  static func float32RoundingError(_ polynomial: ExpPolynomial, scaledCoefficients: [Double], features: Int) -> Double {
-    let u = Double(Float.ulpOfOne) / 2
-    let lambda = 4.0
-    let magnitude = scaledCoefficients.map(abs).reduce(0, +)
-    let smallest = max(polynomial.minimumValue, .leastNormalMagnitude)
-    return (lambda * Double(features).squareRoot() * u + Double(polynomial.degree + 2) * u) * magnitude / smallest
+    [parent, variable, blockRank, blockWeights, blockError] + statistics.buffers
   }
 
   /// The causal chunk length C (rows, a multiple of the block) that balances the two costs of a

@@ -9,6 +9,8 @@ struct PolynomialStatistics {
   /// Blocks per pair.
   let blocks: Int
   let keyMean, keyNorm, queryNorm: FloatBuffer
+  /// Per pair and column: max_j |V_jc| and max_j |k̃_jc| over the visible keys (for the gradient bounds).
+  let valueMax, centredKeyMax: FloatBuffer
   /// R_b per (pair, block), rounded up.
   let blockBounds: [Double]
   /// R and the entry bounds.
@@ -22,10 +24,13 @@ struct PolynomialStatistics {
     keyNorm = try FloatBuffer(count: pairs, what: "key norms")
     queryNorm = try FloatBuffer(count: pairs * blocks, what: "query norms")
     let entries = try FloatBuffer(count: 3 * pairs, what: "entry bounds")
+    valueMax = try FloatBuffer(count: pairs * hs, what: "value maxima")
+    centredKeyMax = try FloatBuffer(count: pairs * hs, what: "key maxima")
     let parameters = lgk_poly_statistics_params(
       heads: view.kernelView, row_block: Int64(rowBlock), key_mean: keyMean.base, key_norm: keyNorm.base,
-      query_norm: queryNorm.base, entry_bounds: entries.base)
-    try parallelism.run(Phase(parameters, retaining: view.buffers + [keyMean, keyNorm, queryNorm, entries], describe: lgk_poly_statistics_phase))
+      query_norm: queryNorm.base, entry_bounds: entries.base, value_max: valueMax.base, centred_key_max: centredKeyMax.base)
+    try parallelism.run(Phase(
+      parameters, retaining: view.buffers + [keyMean, keyNorm, queryNorm, entries, valueMax, centredKeyMax], describe: lgk_poly_statistics_phase))
     let keyNorms = keyNorm.array, queryNorms = queryNorm.array, blocks = blocks
     // The product in Float64, rounded up (zero stays zero: one key, or all keys alike).
     blockBounds = (0..<(pairs * blocks)).map { block in
@@ -42,5 +47,5 @@ struct PolynomialStatistics {
   }
 
   /// Everything the plan's kernel struct points into.
-  var buffers: [AnyObject] { [keyMean, keyNorm, queryNorm] }
+  var buffers: [AnyObject] { [keyMean, keyNorm, queryNorm, valueMax, centredKeyMax] }
 }

@@ -70,8 +70,18 @@ public struct AttentionProblem: Sendable {
       loss = nil
     }
     let backward = try layer.backward(inputs, saved: forward, upstream: upstream, inputGradient: inputGradient, options: options)
-    return Gradients(
+    var result = Gradients(
       loss: loss, adapters: backward.adapters, input: backward.input, path: forward.path, regime: forward.regime, check: forward.check)
+    result.errorBounds = backward.errorBounds
+    result.entrywiseErrorBounds = backward.entrywiseErrorBounds
+    result.outputErrorBound = forward.outputErrorBound
+    if let loss, let bound = forward.entrywiseOutputBound {
+      // |Δ ½‖Z − Y‖²| ≤ Σ |Z − Y|·B + ½ Σ B² for |ΔZ| ≤ B entrywise.
+      var change = 0.0
+      for (difference, b) in zip(upstream.scalars, bound.scalars) { change += abs(Double(difference)) * Double(b) + 0.5 * Double(b) * Double(b) }
+      result.lossErrorBound = loss > 0 ? change / loss : change
+    }
+    return result
   }
 
   /// The regime at the polynomial settings (see `AttentionLayer.regime`).
@@ -99,6 +109,14 @@ public struct Gradients: Sendable {
   public var regime: Regime?
   /// The observed error on sampled rows, when a check was requested.
   public var check: PolynomialCheck?
+  /// Polynomial path: bounds on max|g̃ − g| / max|g| per adapter matrix and dX (see `LayerGradients.errorBounds`).
+  public var errorBounds: [TensorRole: Double]?
+  /// Polynomial path: a bound on max|Z̃ − Z| / max|Z|.
+  public var outputErrorBound: Double?
+  /// Polynomial path, squared loss: a bound on |loss̃ − loss| / loss.
+  public var lossErrorBound: Double?
+  /// The entrywise bounds behind `errorBounds`.
+  var entrywiseErrorBounds: [TensorRole: Tensor]?
 
   /// A result from its parts.
   public init(
