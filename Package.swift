@@ -43,7 +43,7 @@ let package = Package(
     .executableTarget(name: "loragrad", dependencies: ["LoRAGrad", "LoRAGradIO", "LoRAGradCommandLine"]),
     .executableTarget(
       name: "loragrad-bench",
-      dependencies: ["LoRAGrad", "LoRAGradIO", "LoRAGradCommandLine"],
+      dependencies: ["LoRAGrad", "LoRAGradIO", "LoRAGradCommandLine", "CLoRAGradKernels"],
       path: "Benchmarks/loragrad-bench"),
 
     // MARK: - Unit test bundles

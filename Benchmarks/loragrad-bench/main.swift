@@ -17,6 +17,8 @@ let benchHelp = """
     length     time against L for both paths, fitted slopes and the crossover (CSV, SVG)
     phase      the phase-transition map: Γ*(L) against c·√(log L), speedup over (L, R) (CSV, SVG)
     calibrate  the kernel rates behind the cost model (--write saves them)
+    bounds     the polynomial path's error bounds against its observed errors
+    exp        the vector exp against Float64 on every Float32 in [−64, 64]
 
   `loragrad-bench <sweep> --help` for a sweep's options; exit codes as for loragrad
   """
@@ -28,6 +30,8 @@ let bench = CommandTable(tool: "loragrad-bench", help: benchHelp, commands: [
   "scaling": (ScalingBenchmark.help, ScalingBenchmark.run),
   "length": (LengthBenchmark.help, LengthBenchmark.run),
   "phase": (PhaseBenchmark.help, PhaseBenchmark.run),
+  "bounds": (BoundsBenchmark.help, BoundsBenchmark.run),
+  "exp": (ExpBenchmark.help, ExpBenchmark.run),
 ])
 
 exit(bench.run(Array(CommandLine.arguments.dropFirst())))
