@@ -60,6 +60,26 @@ final class CommandLineTests: XCTestCase {
     let featureCount = try XCTUnwrap(summary["feature_count"] as? Int)
     XCTAssertEqual(try XCTUnwrap(summary["predicted_poly_flops"] as? Double), Double(64 * 4 * featureCount * (2 * 16 + 7) * 16))
     XCTAssertNotNil(summary["rounding_error"] as? Double)
+    // The bounds on what the user gets hold for the files written, against the Float64 reference
+    // (relative to the largest entry, the measure the JSON documents).
+    let gradientBounds = try XCTUnwrap(summary["gradient_error_bound"] as? [String: Double])
+    XCTAssertEqual(Set(gradientBounds.keys), Set(problem.adapters.keys.flatMap { ["lora_a_\($0.rawValue)", "lora_b_\($0.rawValue)"] } + ["grad_x"]))
+    XCTAssertNotNil(summary["output_error_bound"] as? Double)
+    let lossBound = try XCTUnwrap(summary["loss_error_bound"] as? Double)
+    let written = try Gradients(directory: output)
+    let reference = try problem.gradients(method: .reference, options: .serial)
+    XCTAssertLessThanOrEqual(abs(try XCTUnwrap(summary["loss"] as? Double) - reference.loss!), lossBound * reference.loss!)
+    func relativeError(_ got: Tensor, _ want: Tensor) -> Double {
+      var worst = 0.0, largest = 0.0
+      for (g, w) in zip(got.scalars, want.scalars) { worst = max(worst, abs(Double(g) - Double(w))); largest = max(largest, abs(Double(w))) }
+      return worst / largest
+    }
+    for projection in reference.adapters.keys {
+      let got = try XCTUnwrap(written.adapters[projection]), want = try XCTUnwrap(reference.adapters[projection])
+      XCTAssertLessThanOrEqual(relativeError(got.a, want.a), gradientBounds["lora_a_\(projection.rawValue)"]!)
+      XCTAssertLessThanOrEqual(relativeError(got.b, want.b), gradientBounds["lora_b_\(projection.rawValue)"]!)
+    }
+    XCTAssertLessThanOrEqual(relativeError(try XCTUnwrap(written.input), try XCTUnwrap(reference.input)), gradientBounds["grad_x"]!)
   }
 
   func testPolynomialRefusesLargeLogitsAndAutoFallsBack() throws {
