@@ -21,13 +21,8 @@ enum BoundsBenchmark {
     let lengths = try arguments.option("--lengths").map { try PolynomialBenchmark.positiveIntegers($0, option: "--lengths") }
       ?? (quick ? [4096, 16384] : [4096, 16384, 65536, 131_072, 1_048_576])
     let exactLimit = try arguments.integer("--exact-up-to", default: 131_072, in: 0...(1 << 24))
-    let bounds = try arguments.option("--bounds").map { text -> [Double] in
-      let values = text.split(separator: ",").compactMap { Double($0) }
-      guard !values.isEmpty, values.allSatisfy({ $0 > 0 && $0.isFinite }) else {
-        throw LoRAGradError.invalidArgument(argument: "--bounds", expected: "comma-separated numbers > 0", given: "'\(text)'")
-      }
-      return values
-    } ?? (quick ? [0.5] : [0.25, 0.5, 1])
+    let bounds = try arguments.option("--bounds").map { try PolynomialBenchmark.positiveNumbers($0, option: "--bounds") }
+      ?? (quick ? [0.5] : [0.25, 0.5, 1])
     let tolerance = try ToleranceOption.parse(&arguments)
     let output = try arguments.option("--out")
     let options = try ExecutionArguments(&arguments).options

@@ -93,4 +93,13 @@ enum PolynomialBenchmark {
     }
     return values
   }
+
+  /// "a,b,c" as finite numbers > 0; a typed error naming `option` otherwise.
+  static func positiveNumbers(_ text: String, option: String) throws -> [Double] {
+    let values = text.split(separator: ",").compactMap { Double($0) }
+    guard !values.isEmpty, values.count == text.split(separator: ",").count, values.allSatisfy({ $0 > 0 && $0.isFinite }) else {
+      throw LoRAGradError.invalidArgument(argument: option, expected: "comma-separated numbers > 0", given: "'\(text)'")
+    }
+    return values
+  }
 }

@@ -13,3 +13,27 @@ public enum DemoProblems {
     try .synthetic(length: length, width: width, heads: heads, loraRank: 8, causal: causal, normBound: bound, seed: 0)
   }
 }
+
+/// The polynomial default's inputs drawn once and rescaled to any norm bound R (no biases, so Q
+/// and K scale with X and R with the square of X's scale): the phase map's many R at one (L, h)
+/// without drawing L·D Gaussians again for each.
+public struct RescalableProblem {
+  /// The problem at input scale 1.
+  public let base: AttentionProblem
+  /// Its norm bound R₁.
+  public let baseBound: Double
+
+  /// The polynomial default at (L, h), drawn once.
+  public init(length: Int, width: Int) throws {
+    base = try .synthetic(length: length, width: width, heads: 1, loraRank: 8, inputScale: 1, seed: 0)
+    baseBound = try base.regime(tolerance: 0.5).norms.bound
+  }
+
+  /// The same problem with X scaled by √(R/R₁), so that its norm bound is R (up to Float32 rounding).
+  public func problem(bound: Double) throws -> AttentionProblem {
+    guard baseBound > 0, baseBound.isFinite else { return base }
+    let scale = Float((bound / baseBound).squareRoot())
+    let inputs = try Tensor(shape: base.inputs.shape, scalars: base.inputs.scalars.map { $0 * scale })
+    return try AttentionProblem(layer: base.layer, inputs: inputs, keyLengths: base.keyLengths, objective: base.objective)
+  }
+}

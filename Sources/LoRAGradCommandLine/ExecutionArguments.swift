@@ -73,6 +73,14 @@ public struct ComputeArguments {
   /// The execution options.
   public let execution: ExecutionArguments
 
+  /// The options block of the help of `grad` and `forward`.
+  public static let help = """
+    options:
+      --out DIR            output directory (created if missing)
+    \(MethodArguments.help)
+    \(ExecutionArguments.help)
+    """
+
   /// Parses every option and the one positional argument, and checks nothing is left over.
   public init(_ arguments: inout Arguments) throws {
     let output = try arguments.option("--out")

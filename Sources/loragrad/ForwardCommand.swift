@@ -12,16 +12,13 @@ enum ForwardCommand {
     z.npy (the layer's output Z, the shape of x.npy) and lse.npy (the per-row log-sum-exp,
     [N, H, L], what a backward pass needs) into <dir>. Prints one JSON line like `grad`'s.
 
-    options:
-      --out DIR            output directory (created if missing)
-    \(MethodArguments.help)
-    \(ExecutionArguments.help)
+    \(ComputeArguments.help)
     """
 
   static func run(_ arguments: inout Arguments) throws {
     let call = try ComputeArguments(&arguments)
-    let (output, method, execution) = (call.output, call.method, call.execution)
     let problem = try ProblemDirectory.loadInputs(call.directory)
+    let (output, method, execution) = (call.output, call.method, call.execution)
     let (result, seconds) = try Stopwatch.measure {
       try problem.layer.forward(problem.inputs, keyLengths: problem.keyLengths, method: method.method, options: execution.options)
     }

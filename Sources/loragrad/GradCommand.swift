@@ -16,16 +16,13 @@ enum GradCommand {
     JSON line: loss, method, path, seconds (compute only), the problem, the execution, and for
     poly/auto the regime (degree, feature_count, bound R, gamma, error_bound, predictions).
 
-    options:
-      --out DIR            output directory (created if missing)
-    \(MethodArguments.help)
-    \(ExecutionArguments.help)
+    \(ComputeArguments.help)
     """
 
   static func run(_ arguments: inout Arguments) throws {
     let call = try ComputeArguments(&arguments)
-    let (output, method, execution) = (call.output, call.method, call.execution)
     let problem = try ProblemDirectory.load(call.directory)
+    let (output, method, execution) = (call.output, call.method, call.execution)
     let (result, seconds) = try Stopwatch.measure { try problem.gradients(method: method.method, options: execution.options) }
     try GradientFiles.write(result, to: output)
     var summary = JSONObject([

@@ -71,18 +71,29 @@ final class BenchCommandLineTests: XCTestCase {
     XCTAssertGreaterThan(try XCTUnwrap(row["exact_seconds"].flatMap(Double.init)), 0)
   }
 
-  /// phase at L = 256, h = 4: one row per input scale R = 2^{k/2}, k = −4…6, a degree that does
-  /// not fall as R grows, and both charts well-formed.
+  /// phase --quick at L = 256, h = 4: one row per input scale R = 2^{k/2}, k = −4…4, a degree that does
+  /// not fall as R grows, every time measured (all cheap), the P̃ bound within ε and above the
+  /// kernel's observed error wherever the polynomial path ran, and both charts well-formed.
   func testPhaseSweepWritesItsTableAndCharts() throws {
     let output = scratch()
-    let outcome = try bench(["phase", "--lengths", "256", "--head-widths", "4", "--out", output])
+    let outcome = try bench(["phase", "--quick", "--lengths", "256", "--head-widths", "4", "--out", output])
     XCTAssertEqual(outcome.status, 0, outcome.standardError)
     let rows = try csvRows(output + "/phase.csv")
-    XCTAssertEqual(rows.count, 1 + 11)
-    let degreeColumn = try XCTUnwrap(rows[0].firstIndex(of: "degree"))
-    let degrees = rows.dropFirst().compactMap { Int($0[degreeColumn]) }
+    XCTAssertEqual(rows.count, 1 + 9)
+    let header = rows[0]
+    let column = { (name: String) in try XCTUnwrap(header.firstIndex(of: name), name) }
+    let degrees = try rows.dropFirst().compactMap { Int($0[try column("degree")]) }
     XCTAssertFalse(degrees.isEmpty)
     XCTAssertEqual(degrees, degrees.sorted(), "the degree grows with R")
+    for row in rows.dropFirst() {
+      XCTAssertEqual(row[try column("exact_source")], "measured")
+      guard let bound = Double(row[try column("error_bound")]) else { continue }
+      XCTAssertEqual(row[try column("poly_source")], "measured")
+      XCTAssertLessThanOrEqual(bound, 1e-3)
+      XCTAssertLessThanOrEqual(try XCTUnwrap(Double(row[try column("observed_error_p")])), bound)
+      let gradientBound = try XCTUnwrap(Double(row[try column("gradient_error_bound")]))
+      XCTAssertLessThanOrEqual(try XCTUnwrap(Double(row[try column("observed_gradient_error")])), gradientBound)
+    }
     try assertChart(output + "/phase-gamma.svg")
     try assertChart(output + "/phase-speedup.svg")
   }

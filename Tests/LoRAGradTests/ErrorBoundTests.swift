@@ -1,3 +1,5 @@
+import CLoRAGradKernels
+import Foundation
 @testable import LoRAGrad
 import XCTest
 
@@ -99,7 +101,17 @@ final class ErrorBoundTests: XCTestCase {
       XCTAssertLessThanOrEqual(worst, ProbabilityErrorBound.vectorExpError, "\(isa)")
     }
   }
-}
 
-import CLoRAGradKernels
-import Foundation
+  /// γ_n has no finite value once n·u ≥ 1: a feature count so large that the dot products carry
+  /// 2²⁴ roundings must be refused for the Float32 evaluation, never accepted by a negative γ
+  /// (h = 32, R = 0.84 at ε = 1e-3: degree 5 has 435897 features and its dots are too long).
+  func testHugeFeatureCountsAreRefusedForTheirRounding() throws {
+    XCTAssertEqual(ProbabilityErrorBound.gamma(0x1p24), .infinity)
+    XCTAssertEqual(ProbabilityErrorBound.gamma(0x1p25), .infinity)
+    XCTAssertEqual(ProbabilityErrorBound.gamma(1), 0x1p-24 / (1 - 0x1p-24))
+    let problem = try AttentionProblem.synthetic(length: 64, width: 32, heads: 1, loraRank: 2, normBound: 0.84, seed: 11)
+    let regime = try problem.regime(tolerance: 1e-3)
+    XCTAssertNil(regime.polynomial)
+    XCTAssertTrue(regime.reason.contains("Float32 evaluation"), regime.reason)
+  }
+}

@@ -37,8 +37,8 @@ struct ProbabilityErrorBound: Sendable, Equatable {
   /// (1.999u, checked exhaustively on 2026-12-02: `loragrad-bench exp`).
   static let vectorExpError = 2 * unitRoundoff
 
-  /// γ_n = n·u / (1 − n·u).
-  static func gamma(_ n: Double) -> Double { n * unitRoundoff / (1 - n * unitRoundoff) }
+  /// γ_n = n·u / (1 − n·u), and +∞ once n·u ≥ 1 (no bound).
+  static func gamma(_ n: Double) -> Double { n * unitRoundoff < 1 ? n * unitRoundoff / (1 - n * unitRoundoff) : .infinity }
 
   /// The roundings each low-rank term carries (see the type's comment).
   static func roundings(degree g: Int, featureCount k: Int, rowBlock b: Int) -> Double {
