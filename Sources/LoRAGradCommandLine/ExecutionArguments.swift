@@ -1,3 +1,4 @@
+import Foundation
 import LoRAGrad
 import LoRAGradIO
 import LoRAGradOpenMP
@@ -97,5 +98,3 @@ public struct ComputeArguments {
 
 /// The number of cores the operating system reports as active.
 public var activeProcessorCount: Int { ProcessInfo.processInfo.activeProcessorCount }
-
-import Foundation

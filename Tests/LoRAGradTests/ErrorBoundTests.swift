@@ -113,5 +113,14 @@ final class ErrorBoundTests: XCTestCase {
     let regime = try problem.regime(tolerance: 1e-3)
     XCTAssertNil(regime.polynomial)
     XCTAssertTrue(regime.reason.contains("Float32 evaluation"), regime.reason)
+    // h = 64: the catalogue tries degrees whose C(64 + g, g) saturates Int; the rounding count must
+    // not overflow (it trapped at R = 0.177), and every R gets a plan or a reason.
+    let fixedRoundings: Double = 2 * 24 + 2 + 64 + 128 + 5
+    XCTAssertEqual(ProbabilityErrorBound.roundings(degree: 24, featureCount: .max, rowBlock: 128), fixedRoundings + 0x1p57)
+    for bound in [0.177, 0.5, 2] {
+      let wide = try AttentionProblem.synthetic(length: 32, width: 64, heads: 1, loraRank: 2, normBound: bound, seed: 12)
+      let regime = try wide.regime(tolerance: 1e-3)
+      XCTAssertTrue(regime.polynomial != nil || !regime.reason.isEmpty, "R = \(bound)")
+    }
   }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import CLoRAGradKernels
 
 /// The plan of the polynomial path for one batch (SPEC §3.3): each query block's degree, fitted
@@ -148,5 +149,3 @@ struct PolynomialPlan {
 
 /// `value` with four significant digits, for messages.
 func formatted(_ value: Double) -> String { String(format: "%.4g", value) }
-
-import Foundation

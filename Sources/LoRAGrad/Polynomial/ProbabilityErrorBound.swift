@@ -42,7 +42,7 @@ struct ProbabilityErrorBound: Sendable, Equatable {
 
   /// The roundings each low-rank term carries (see the type's comment).
   static func roundings(degree g: Int, featureCount k: Int, rowBlock b: Int) -> Double {
-    Double(2 * g + 2 + 64 + (k + 63) / 64 + b + 2 + 2 + 1)
+    Double(2 * g + 2 + 64 + b + 2 + 2 + 1) + (Double(k) / 64).rounded(.up)
   }
 
   /// The bound for the low-rank entries of a query block that uses `polynomial` on [−R', R'],
