@@ -60,6 +60,7 @@ public enum RegimeJSON {
       object.append("check_rows", .int(check.rows))
       object.append("observed_error_p", .double(check.probabilityError))
       object.append("observed_error_o", .double(check.outputError))
+      object.append("check_seconds", .double(check.seconds))
     }
   }
 
