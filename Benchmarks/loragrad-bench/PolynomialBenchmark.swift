@@ -23,6 +23,8 @@ enum PolynomialBenchmark {
       --bound R            the norm bound R (default 0.5)
       --tol ε              tolerance (default 1e-3)
       --width D, --heads H model width and heads (default 16 and 1: head width 16)
+      --memory-budget MB   the cap on the low-rank sums (default: the library's, 1024 MB); causal,
+                           it bounds the chunk count and so, at large L, the chunk length
       --out DIR            also write DIR/poly.csv
     \(ExecutionArguments.help)
     """
@@ -36,6 +38,7 @@ enum PolynomialBenchmark {
     let tolerance = try ToleranceOption.parse(&arguments)
     let width = try arguments.integer("--width", default: 16, in: 1...4096)
     let heads = try arguments.integer("--heads", default: 1, in: 1...4096)
+    let budget = try arguments.integer("--memory-budget", default: PolynomialSettings(tolerance: tolerance).memoryBudget >> 20, in: 1...(1 << 20))
     let output = try arguments.option("--out")
     let options = try ExecutionArguments(&arguments).options
     try arguments.finish()
@@ -45,7 +48,7 @@ enum PolynomialBenchmark {
     var table = CSVTable(columns: ["length", "width", "heads", "mask", "bound", "tolerance", "threads", "backend", "poly_seconds",
                                    "exact_seconds", "speedup", "doubling_ratio", "degree", "rank", "error_bound",
                                    "observed_error_p", "observed_error_o", "peak_rss_mb"])
-    print("polynomial vs exact\(causal ? ", causal" : ""), N = 1, D = \(width), H = \(heads), r = 8, q,k,v adapted, R = \(bound), ε = \(tolerance), \(parallelism)")
+    print("polynomial vs exact\(causal ? ", causal" : ""), N = 1, D = \(width), H = \(heads), r = 8, q,k,v adapted, R = \(bound), ε = \(tolerance), budget \(budget) MB, \(parallelism)")
     print("       L   poly s   exact s  speedup  ×/doubling  deg  rank  bound      observed   RSS MB")
     var previous: (length: Int, seconds: Double)?
     for length in lengths {
@@ -55,7 +58,7 @@ enum PolynomialBenchmark {
       var times: [Double] = []
       var last: Gradients?
       for run in 0..<runs {
-        let method = AttentionMethod.polynomial(PolynomialSettings(tolerance: tolerance, checkRows: run == 0 ? 16 : 0))
+        let method = AttentionMethod.polynomial(PolynomialSettings(tolerance: tolerance, memoryBudget: budget << 20, checkRows: run == 0 ? 16 : 0))
         let (result, seconds) = try Stopwatch.measure { try problem.gradients(method: method, options: options) }
         times.append(seconds - (result.check?.seconds ?? 0))  // the path's time, without the a-posteriori check
         if run == 0 { last = result }
