@@ -1,5 +1,5 @@
 # The two commands of the README. Both install what is missing first (Scripts/setup.sh).
-.PHONY: setup demo test tsan fuzz
+.PHONY: setup demo test c-example python-test tsan fuzz
 
 setup:
 	./Scripts/setup.sh
@@ -9,11 +9,29 @@ demo: setup
 	swift build -c release --product loragrad
 	.build/release/loragrad demo
 
-# The whole test suite: unit and CLI tests, then the versioned-dependency check.
+# The whole test suite: unit and CLI tests, the C example and the Python package against the
+# Swift API, then the versioned-dependency check.
 test: setup
 	swift build --build-tests
 	swift test --skip-build --disable-swift-testing
+	$(MAKE) c-example python-test
 	./Scripts/check-versioned-dependency.sh
+
+# The C example (plain cc against loragrad.h and libLoRAGradC.so), bit for bit against the CLI.
+c-example:
+	swift build --product LoRAGradC
+	swift build --product loragrad
+	Examples/c/check.sh .build/debug
+
+# The Python package installed into its own venv (NumPy and pytest from PyPI; torch tests skip
+# unless torch is importable there) with the library of the debug build, then pytest.
+PYTHON_VENV = .build/python-venv
+python-test:
+	swift build --product LoRAGradC
+	swift build --product loragrad
+	./Scripts/python-venv.sh $(PYTHON_VENV)
+	LORAGRAD_LIBRARY=$(CURDIR)/.build/debug/libLoRAGradC.so $(PYTHON_VENV)/bin/pip install -q --no-build-isolation ./python
+	cd python/tests && LORAGRAD_CLI=$(CURDIR)/.build/debug/loragrad ../../$(PYTHON_VENV)/bin/python -m pytest -q
 
 # A short ThreadSanitizer pass over the Dispatch backend's exact and polynomial tiles
 # (Docs/Sanitizers.md); its own scratch path, so the normal .build is left alone.

@@ -16,6 +16,9 @@ let package = Package(
     // The OpenMP backend: an add-on product, because it needs -fopenmp (an unsafe flag), and
     // SwiftPM refuses versioned dependencies on products whose targets carry unsafe flags.
     .library(name: "LoRAGradOpenMP", targets: ["LoRAGradOpenMP"]),
+    // The C ABI (Sources/CLoRAGradABI/include/loragrad.h, prefix lgr_) as a shared library, for C,
+    // C++, Python (ctypes) and PyTorch. An add-on product: it links the OpenMP backend.
+    .library(name: "LoRAGradC", type: .dynamic, targets: ["LoRAGradC"]),
     .executable(name: "loragrad", targets: ["loragrad"]),
     .executable(name: "loragrad-bench", targets: ["loragrad-bench"]),
   ],
@@ -24,6 +27,11 @@ let package = Package(
     .target(name: "LoRAGrad", dependencies: ["CLoRAGradKernels"]),
     .target(name: "LoRAGradIO", dependencies: ["LoRAGrad"]),
     .target(name: "LoRAGradOpenMP", dependencies: ["LoRAGrad", "CLoRAGradOpenMP"]),
+    // The C ABI: the header and its plain-data parts in C, the calls in Swift (@_cdecl).
+    .target(name: "CLoRAGradABI"),
+    .target(
+      name: "LoRAGradC",
+      dependencies: ["CLoRAGradABI", "LoRAGrad", "LoRAGradIO", "LoRAGradOpenMP", "LoRAGradCommandLine"]),
 
     // MARK: - Implementation details
     // Hot kernels: plain C, vectorised through function target attributes; the instruction set
@@ -49,6 +57,6 @@ let package = Package(
     // MARK: - Unit test bundles
     .testTarget(
       name: "LoRAGradTests",
-      dependencies: ["LoRAGrad", "LoRAGradIO", "LoRAGradOpenMP", "LoRAGradCommandLine"]),
+      dependencies: ["LoRAGrad", "LoRAGradIO", "LoRAGradOpenMP", "LoRAGradCommandLine", "LoRAGradC", "CLoRAGradABI"]),
   ]
 )
