@@ -83,16 +83,7 @@ public func lgrBackward(
     if let gradX, let input = gradients.input { try ABIArrays.copy(input, to: gradX, "grad_x") }
     if let report {
       var object = JSONObject([("path", .string(gradients.path.rawValue))])
-      if let bounds = gradients.errorBounds {
-        var members = JSONObject()
-        for projection in Projection.allCases {
-          for (role, name) in [(TensorRole.adapterA(projection), "lora_a"), (.adapterB(projection), "lora_b")] {
-            if let bound = bounds[role] { members.append("\(name)_\(projection.rawValue)", .double(bound)) }
-          }
-        }
-        if let bound = bounds[.inputs] { members.append("grad_x", .double(bound)) }
-        object.append("gradient_error_bound", .object(members))
-      }
+      if let bounds = gradients.errorBounds { object.append("gradient_error_bound", .object(RegimeJSON.gradientBounds(bounds))) }
       report.pointee = try ABIArrays.string(object.description)
     }
   }

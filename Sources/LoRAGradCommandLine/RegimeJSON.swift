@@ -71,6 +71,11 @@ public enum RegimeJSON {
     guard let bounds = gradients.errorBounds else { return }
     object.append("output_error_bound", gradients.outputErrorBound.map { .double($0) } ?? .null)
     object.append("loss_error_bound", gradients.lossErrorBound.map { .double($0) } ?? .null)
+    object.append("gradient_error_bound", .object(gradientBounds(bounds)))
+  }
+
+  /// {"lora_a_q": …, "lora_b_q": …, …, "grad_x": …}: the bound of each gradient by its file stem.
+  public static func gradientBounds(_ bounds: [TensorRole: Double]) -> JSONObject {
     var members = JSONObject()
     for projection in Projection.allCases {
       for (role, name) in [(TensorRole.adapterA(projection), "lora_a"), (.adapterB(projection), "lora_b")] {
@@ -78,7 +83,7 @@ public enum RegimeJSON {
       }
     }
     if let bound = bounds[.inputs] { members.append("grad_x", .double(bound)) }
-    object.append("gradient_error_bound", .object(members))
+    return members
   }
 
   /// The execution options as JSON members.

@@ -62,10 +62,12 @@ def test_gradients_match_torch_autograd(causal, rope, lengths, biased):
     ours_grads = torch.autograd.grad(ours, leaves, grad_outputs=dz.float())
     theirs = torch_layer(x, w, adapters, heads, alpha / r, biases, causal, rope, lengths)
     theirs_grads = torch.autograd.grad(theirs, leaves, grad_outputs=dz)
-    assert (ours.double() - theirs).abs().max() / theirs.abs().max() < 1e-4
+    # Observed: Z within 6.4e-7, gradients within 1.4e-6 (max|g − g_ref| / max|g_ref|, float32
+    # kernels against float64 autograd); the target is 1e-4, the tolerance 5e-6.
+    assert (ours.double() - theirs).abs().max() / theirs.abs().max() < 5e-6
     for mine, reference in zip(ours_grads, theirs_grads):
         assert mine.dtype == torch.float64  # cast back to the input's dtype
-        assert (mine - reference).abs().max() / reference.abs().max() < 1e-4
+        assert (mine - reference).abs().max() / reference.abs().max() < 5e-6
 
 
 def test_a_training_step_updates_the_adapters():
@@ -83,6 +85,6 @@ def test_a_training_step_updates_the_adapters():
         loss = ((lora_attention(x, *w, {"v": (a, b)}, alpha=4.0) - target) ** 2).mean()
         loss.backward()
         optimizer.step()
-        losses.append(float(loss))
+        losses.append(loss.item())
     assert losses[-1] < losses[0]
     assert np.isfinite(losses).all()
