@@ -68,7 +68,7 @@ public func lgrBackward(
     var targets: [(Projection, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)] = []
     for projection in adapted {
       let index = ABILayerDescription.projections.firstIndex(of: projection)!
-      let field = "[\(["LGR_QUERY", "LGR_KEY", "LGR_VALUE"][index])]"
+      let field = ABILayerDescription.indexNames[index]
       let r = call.handle.layer.loraRank, d = call.handle.layer.modelWidth
       guard let a = gradLoraA![index] else { throw ABIFailure.null("grad_lora_a\(field)", "a float32 array [\(r), \(d)] for ∂loss/∂A_\(projection.rawValue)") }
       guard let b = gradLoraB![index] else { throw ABIFailure.null("grad_lora_b\(field)", "a float32 array [\(d), \(r)] for ∂loss/∂B_\(projection.rawValue)") }

@@ -31,6 +31,9 @@ enum ABILayerDescription {
   /// The projections in the order of the C arrays (LGR_QUERY, LGR_KEY, LGR_VALUE).
   static let projections: [Projection] = [.query, .key, .value]
 
+  /// "[LGR_QUERY]", "[LGR_KEY]", "[LGR_VALUE]": how messages name an index of the C arrays.
+  static let indexNames = ["[LGR_QUERY]", "[LGR_KEY]", "[LGR_VALUE]"]
+
   /// The layer `desc` describes; every failure names the field.
   static func layer(_ desc: lgr_layer_desc) throws -> AttentionLayer {
     guard desc.abi_version == LGR_ABI_VERSION else {
@@ -45,7 +48,7 @@ enum ABILayerDescription {
     let loraB = withUnsafeBytes(of: desc.lora_b) { Array($0.bindMemory(to: UnsafePointer<Float>?.self)) }
     var frozen: [Projection: Tensor] = [:], biasTensors: [Projection: Tensor] = [:], adapters: [Projection: LoRAAdapter] = [:]
     for (index, projection) in projections.enumerated() {
-      let field = "[\(["LGR_QUERY", "LGR_KEY", "LGR_VALUE"][index])]"
+      let field = indexNames[index]
       frozen[projection] = try ABIArrays.tensor(weights[index], "desc.weights\(field) (W_\(projection.rawValue))", [d, d])
       if let bias = biases[index] { biasTensors[projection] = try ABIArrays.tensor(bias, "desc.biases\(field) (b_\(projection.rawValue))", [d]) }
       switch (loraA[index], loraB[index]) {
