@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Builds and runs a libFuzzer target for one of LoRAGrad's file parsers.
 #
-#   Fuzz/run.sh [npy|config|json] [runs] [extra libFuzzer flags...]
+#   Fuzz/run.sh [npy|config|json|safetensors] [runs] [extra libFuzzer flags...]
 #
 #   npy     NumPyArray.parse(data:name:)      (Fuzz/NumPyFuzzer/main.swift, seeds Fuzz/corpus/npy)
+#   safetensors  SafeTensorsFile.parse(data:name:) and tensor(_:)
+#                                             (Fuzz/SafeTensorsFuzzer/main.swift, seeds Fuzz/corpus/safetensors)
 #   config  ProblemConfig.parse(data:name:)   (Fuzz/ConfigFuzzer/main.swift, seeds Fuzz/corpus/config)
 #   json    JSONValue.parse(_:)               (Fuzz/JSONFuzzer/main.swift, seeds Fuzz/corpus/config)
 #   runs    number of executions (default 1000000; -1 runs until a crash or Ctrl-C)
@@ -26,7 +28,8 @@ case "$target" in
   npy) harness=Fuzz/NumPyFuzzer/main.swift; seeds=npy; dict=npy ;;
   config) harness=Fuzz/ConfigFuzzer/main.swift; seeds=config; dict=config ;;
   json) harness=Fuzz/JSONFuzzer/main.swift; seeds=config; dict=config ;;
-  *) echo "usage: Fuzz/run.sh [npy|config|json] [runs] [libFuzzer flags...]" >&2; exit 2 ;;
+  safetensors) harness=Fuzz/SafeTensorsFuzzer/main.swift; seeds=safetensors; dict=safetensors ;;
+  *) echo "usage: Fuzz/run.sh [npy|config|json|safetensors] [runs] [libFuzzer flags...]" >&2; exit 2 ;;
 esac
 
 sources=(Sources/LoRAGrad/Base/*.swift Sources/LoRAGradIO/Formats/*.swift)
