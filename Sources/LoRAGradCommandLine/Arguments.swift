@@ -10,6 +10,9 @@ public struct Arguments {
   /// True when `--help` or `-h` is present.
   public var wantsHelp: Bool { remaining.contains("--help") || remaining.contains("-h") }
 
+  /// True when option `name` is present (as `name value` or `name=value`).
+  public func contains(_ name: String) -> Bool { remaining.contains { $0 == name || $0.hasPrefix(name + "=") } }
+
   /// Removes a boolean flag; true when it was present.
   public mutating func flag(_ name: String) -> Bool {
     guard let index = remaining.firstIndex(of: name) else { return false }

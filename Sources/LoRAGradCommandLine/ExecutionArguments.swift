@@ -63,10 +63,11 @@ public struct MethodArguments {
   }
 }
 
-/// `<problem-dir> --out <dir>` with the method and execution options: what `grad` and `forward` take.
+/// `<problem-dir> --out <dir>` (or a model layer, `ProblemSource`) with the method and execution
+/// options: what `grad` and `forward` take.
 public struct ComputeArguments {
-  /// The problem directory.
-  public let directory: String
+  /// Where the problem comes from.
+  public let source: ProblemSource
   /// The output directory.
   public let output: String
   /// The method.
@@ -80,14 +81,18 @@ public struct ComputeArguments {
       --out DIR            output directory (created if missing)
     \(MethodArguments.help)
     \(ExecutionArguments.help)
+
+    \(ProblemSource.help)
     """
 
-  /// Parses every option and the one positional argument, and checks nothing is left over.
-  public init(_ arguments: inout Arguments) throws {
+  /// Parses every option and the problem, and checks nothing is left over; `extra` takes a
+  /// command's own options first.
+  public init(_ arguments: inout Arguments, needsObjective: Bool, extra: (inout Arguments) throws -> Void = { _ in }) throws {
     let output = try arguments.option("--out")
+    try extra(&arguments)
     method = try MethodArguments(&arguments)
     execution = try ExecutionArguments(&arguments)
-    directory = try arguments.positional("problem directory")
+    source = try ProblemSource(&arguments, needsObjective: needsObjective)
     try arguments.finish()
     guard let output else {
       throw LoRAGradError.invalidArgument(argument: "--out", expected: "an output directory", given: "nothing")

@@ -8,6 +8,7 @@ public enum RegimeJSON {
   public static func append(_ regime: Regime, to object: inout JSONObject) {
     object.append("verdict", .string(regime.verdict.rawValue))
     object.append("bound", .double(regime.norms.bound))
+    object.append("bound_per_head", .array(regime.norms.headBounds.map { .double($0) }))
     object.append("gamma_centred", .double(regime.norms.centredEntryBound))
     object.append("gamma", .double(regime.norms.entryBound))
     if let report = regime.polynomial {

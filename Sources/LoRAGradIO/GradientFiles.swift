@@ -3,19 +3,33 @@ import LoRAGrad
 /// Gradient output directories (SPEC §5): grad_lora_a_μ.npy [r, D], grad_lora_b_μ.npy [D, r] per
 /// adapted projection, grad_x.npy (like X), float32, and loss.npy (0-d float64) for the squared loss.
 public enum GradientFiles {
+  /// The safetensors file of the adapter gradients in the PEFT format (`--format peft`).
+  public static let peftName = "grad_adapter_model.safetensors"
+
   /// Writes the gradients into `directory` (created if missing), all files or none; gradient
-  /// files this result does not have are removed.
-  public static func write(_ gradients: Gradients, to directory: String) throws {
+  /// files this result does not have are removed. With `peftKeys` the adapter gradients go into
+  /// one safetensors file, grad_adapter_model.safetensors, each under its adapter tensor's key
+  /// (PEFT's `….lora_A.weight`, `….lora_B.weight`), instead of grad_lora_*.npy.
+  public static func write(_ gradients: Gradients, to directory: String, peftKeys: ((TensorRole) -> String)? = nil) throws {
     var files: [(name: String, bytes: [UInt8])] = []
     var stale: [String] = []
+    var peftTensors: [(name: String, tensor: Tensor)] = []
     for projection in Projection.allCases {
       let names = [ProblemFiles.gradientName(.adapterA(projection)), ProblemFiles.gradientName(.adapterB(projection))]
-      if let adapter = gradients.adapters[projection] {
+      if let adapter = gradients.adapters[projection], let peftKeys {
+        peftTensors += [(peftKeys(.adapterA(projection)), adapter.a), (peftKeys(.adapterB(projection)), adapter.b)]
+        stale += names
+      } else if let adapter = gradients.adapters[projection] {
         files.append((names[0], NumPyArray.encode(adapter.a)))
         files.append((names[1], NumPyArray.encode(adapter.b)))
       } else {
         stale += names
       }
+    }
+    if peftKeys != nil {
+      files.append((peftName, SafeTensorsFile.encode(peftTensors, metadata: ["format": "pt"])))
+    } else {
+      stale.append(peftName)
     }
     if let input = gradients.input {
       files.append((ProblemFiles.gradientName(.inputs), NumPyArray.encode(input)))

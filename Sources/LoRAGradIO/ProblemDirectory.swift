@@ -13,6 +13,13 @@ public enum ProblemDirectory {
     public let inputs: Tensor
     /// config.json's "lengths".
     public let keyLengths: [Int]?
+
+    /// The layer with its inputs.
+    public init(layer: AttentionLayer, inputs: Tensor, keyLengths: [Int]?) {
+      self.layer = layer
+      self.inputs = inputs
+      self.keyLengths = keyLengths
+    }
   }
 
   /// The layer and inputs stored in `directory`.

@@ -7,8 +7,9 @@ enum ForwardCommand {
   static let help = """
     usage: loragrad forward <problem-dir> --out <dir> [--method exact|poly|auto|reference] [--tol ε]
                             [--check S] [--threads N] [--backend B] [--isa I]
+           loragrad forward --model model.safetensors --adapter DIR --layer PATH --input x.npy --out <dir>
 
-    Reads a problem directory (as `loragrad grad`; y.npy or dz.npy are not needed) and writes
+    Reads a problem directory or a model layer (as `loragrad grad`; no targets or dz needed) and writes
     z.npy (the layer's output Z, the shape of x.npy) and lse.npy (the per-row log-sum-exp,
     [N, H, L], what a backward pass needs) into <dir>. Prints one JSON line like `grad`'s.
 
@@ -16,8 +17,8 @@ enum ForwardCommand {
     """
 
   static func run(_ arguments: inout Arguments) throws {
-    let call = try ComputeArguments(&arguments)
-    let problem = try ProblemDirectory.loadInputs(call.directory)
+    let call = try ComputeArguments(&arguments, needsObjective: false)
+    let (problem, model) = try call.source.loadInputs()
     let (output, method, execution) = (call.output, call.method, call.execution)
     let (result, seconds) = try Stopwatch.measure {
       try problem.layer.forward(problem.inputs, keyLengths: problem.keyLengths, method: method.method, options: execution.options)
@@ -32,6 +33,7 @@ enum ForwardCommand {
     RegimeJSON.appendProblem(layer: problem.layer, inputs: problem.inputs, keyLengths: problem.keyLengths, to: &summary)
     RegimeJSON.appendAnalysis(regime: result.regime, check: result.check, tolerance: method.tolerance, to: &summary)
     if let bound = result.outputErrorBound { summary.append("output_error_bound", .double(bound)) }
+    if model != nil { summary.append("model_layer", .string(call.source.description)) }
     summary.append("output", .string(output))
     print(summary.description)
   }

@@ -27,6 +27,21 @@ final class RegimeTests: XCTestCase {
     }
   }
 
+  /// R per head: the maximum over sequences and blocks of that head alone. Scaling head 0's rows of
+  /// W_q by 2 doubles R₀ (Q of head 0 doubles; no biases, no RoPE) and leaves R₁ as it was.
+  func testBoundPerHeadIsEachHeadsOwn() throws {
+    let problem = try AttentionProblem.synthetic(sequences: 2, length: 40, width: 8, heads: 2, loraRank: 2, adapted: [.value], seed: 3)
+    let before = try problem.regime(tolerance: 1e-3).norms
+    XCTAssertEqual(before.headBounds.count, 2)
+    XCTAssertEqual(before.headBounds.max(), before.bound)
+    var weights = problem.layer.frozenWeights
+    weights[.query]!.scalars = weights[.query]!.scalars.enumerated().map { $0.offset < 4 * 8 ? 2 * $0.element : $0.element }
+    let layer = try AttentionLayer(frozenWeights: weights, adapters: problem.layer.adapters, heads: 2, alpha: problem.layer.alpha)
+    let after = try AttentionProblem(layer: layer, inputs: problem.inputs, objective: problem.objective).regime(tolerance: 1e-3).norms
+    XCTAssertEqual(after.headBounds[0], 2 * before.headBounds[0], accuracy: 4e-7 * after.headBounds[0])
+    XCTAssertEqual(after.headBounds[1], before.headBounds[1])
+  }
+
   func testFloat32RoundingOfTheFeaturesLimitsTheBound() throws {
     // At R = 2 a degree-6 polynomial fits ε = 1e-3 in exact arithmetic, but its alternating terms
     // cancel near x = −R: its worst-case Float32 evaluation term (8e-4) leaves the bound on P̃

@@ -9,12 +9,16 @@ public struct NormBounds: Sendable, Equatable {
   /// The largest |entry| of √β·Q and √β·K without centring: the paper's Γ (its entry bound B
   /// with β folded in).
   public var entryBound: Double
+  /// R_j per head j = 0…H−1 (the same maximum over sequences and query blocks, head j only);
+  /// R = max_j R_j.
+  public var headBounds: [Double]
 
   /// Bounds from their parts.
-  public init(bound: Double, centredEntryBound: Double, entryBound: Double) {
+  public init(bound: Double, centredEntryBound: Double, entryBound: Double, headBounds: [Double] = []) {
     self.bound = bound
     self.centredEntryBound = centredEntryBound
     self.entryBound = entryBound
+    self.headBounds = headBounds
   }
 }
 

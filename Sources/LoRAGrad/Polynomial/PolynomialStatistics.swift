@@ -41,9 +41,13 @@ struct PolynomialStatistics {
     let queryEntry = stride(from: 0, to: entry.count, by: 3).map { entry[$0] }.max() ?? 0
     let centredKeyEntry = stride(from: 1, to: entry.count, by: 3).map { entry[$0] }.max() ?? 0
     let keyEntry = stride(from: 2, to: entry.count, by: 3).map { entry[$0] }.max() ?? 0
+    // Pair p = sequence·H + head.
+    let heads = Int(view.layout.heads)
+    var headBounds = [Double](repeating: 0, count: heads)
+    for (block, value) in blockBounds.enumerated() { headBounds[(block / blocks) % heads] = max(headBounds[(block / blocks) % heads], value) }
     norms = NormBounds(
       bound: blockBounds.max() ?? 0, centredEntryBound: Double(max(queryEntry, centredKeyEntry)),
-      entryBound: Double(max(queryEntry, keyEntry)))
+      entryBound: Double(max(queryEntry, keyEntry)), headBounds: headBounds)
   }
 
   /// Everything the plan's kernel struct points into.
