@@ -12,9 +12,10 @@ let toolHelp = """
 
   commands:
     demo       both paths, causal and not, on embedded problems (no files needed)
-    grad       the loss (with y.npy), every adapter gradient and dX of a problem directory
+    grad       the loss (with targets), every adapter gradient and dX of a problem directory or model layer
     forward    the layer's output Z (and lse) of a problem directory
     regime     the phase-transition verdict (polynomial or exact) for a problem directory
+    train      fine-tune the adapters (Adam, AdamW or SGD as PyTorch defines them), with checkpoints
     profile    one path in a steady-state loop, for perf record
     help       this text; `loragrad <command> --help` for a command's options
 
@@ -26,6 +27,7 @@ let tool = CommandTable(tool: "loragrad", help: toolHelp, commands: [
   "grad": (GradCommand.help, GradCommand.run),
   "forward": (ForwardCommand.help, ForwardCommand.run),
   "regime": (RegimeCommand.help, RegimeCommand.run),
+  "train": (TrainCommand.help, TrainCommand.run),
   "profile": (ProfileCommand.help, ProfileCommand.run),
 ])
 
