@@ -19,6 +19,7 @@ let benchHelp = """
     calibrate  the kernel rates behind the cost model (--write saves them)
     bounds     the polynomial path's error bounds against its observed errors
     exp        the vector exp against Float64 on every Float32 in [−64, 64]
+    train      teacher–student fine-tuning on the exact and polynomial paths side by side (CSV, SVG)
 
   `loragrad-bench <sweep> --help` for a sweep's options; exit codes as for loragrad
   """
@@ -32,6 +33,7 @@ let bench = CommandTable(tool: "loragrad-bench", help: benchHelp, commands: [
   "phase": (PhaseBenchmark.help, PhaseBenchmark.run),
   "bounds": (BoundsBenchmark.help, BoundsBenchmark.run),
   "exp": (ExpBenchmark.help, ExpBenchmark.run),
+  "train": (TrainBenchmark.help, TrainBenchmark.run),
 ])
 
 exit(bench.run(Array(CommandLine.arguments.dropFirst())))
