@@ -1,8 +1,6 @@
 """The Python layer against a NumPy float64 oracle (forward, and central finite differences for every
 gradient), across its options, and its errors. NumPy and pytest only."""
 
-import os
-import pathlib
 import subprocess
 import threading
 
@@ -11,6 +9,7 @@ import pytest
 
 import loragrad
 from reference import forward as reference_forward
+from tool import loragrad_cli
 
 FEATURES = {
     "plain": {},
@@ -239,19 +238,8 @@ def test_library_errors_carry_its_message():
 # MARK: - The same bits as the Swift API (through the command-line tool)
 
 
-def _cli():
-    path = os.environ.get("LORAGRAD_CLI")
-    if path:
-        return pathlib.Path(path)
-    root = pathlib.Path(__file__).resolve().parents[2]
-    for build in ("debug", "release"):
-        if (root / ".build" / build / "loragrad").is_file():
-            return root / ".build" / build / "loragrad"
-    return None
-
-
 def test_same_bits_as_the_swift_api(tmp_path):
-    cli = _cli()
+    cli = loragrad_cli()
     if cli is None:
         pytest.skip("no loragrad command-line tool built (set LORAGRAD_CLI)")
     p = make_problem(seed=13, **FEATURES["all"])

@@ -3,26 +3,15 @@
 Each part skips when its package (safetensors, torch) or the command-line tool is missing."""
 
 import json
-import os
-import pathlib
 import subprocess
 
 import numpy as np
 import pytest
 
-
-def _cli():
-    path = os.environ.get("LORAGRAD_CLI")
-    if path:
-        return pathlib.Path(path)
-    root = pathlib.Path(__file__).resolve().parents[2]
-    for build in ("debug", "release"):
-        if (root / ".build" / build / "loragrad").is_file():
-            return root / ".build" / build / "loragrad"
-    return None
+from tool import loragrad_cli
 
 
-CLI = _cli()
+CLI = loragrad_cli()
 needs_cli = pytest.mark.skipif(CLI is None, reason="no loragrad command-line tool built (set LORAGRAD_CLI)")
 
 
