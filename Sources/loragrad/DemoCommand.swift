@@ -36,6 +36,9 @@ enum DemoCommand {
     let options = execution.options
     print("LoRAGrad demo: LoRA adapter gradients of softmax attention")
     print("  cores     backend \(options.parallelism.backendName), \(options.parallelism.threads) thread(s), kernels \(options.instructionSet.rawValue)")
+    let machine = MachineDescription.current
+    let roof = try SGEMMRoof.measure(instructionSet: options.instructionSet, threads: options.parallelism.threads)
+    print("  machine   \(machine.processor), vector class \(machine.vectorClass); SGEMM roof of our kernels \(formatted(roof.gflops, digits: 4)) GFLOP/s")
 
     var exactSeconds = 0.0
     for causal in [false, true] {
@@ -45,7 +48,8 @@ enum DemoCommand {
       let title = causal ? "causal" : "exact path"
       print("\n1\(causal ? "b" : "a"). \(title)   N = 1, L = \(length), D = 64, H = \(heads) (h = \(problem.layer.headWidth)), r = 8, α = 8, q, k, v adapted\(causal ? ", causal mask" : "")")
       print("  loss      \(result.loss ?? .nan)")
-      print("  time      \(formatted(seconds, digits: 4)) s, \(formatted(CostModel.exactFlops(problem.shape) / seconds / 1e9, digits: 4)) GFLOP/s (12·D per visible query-key pair)"
+      let rate = CostModel.exactFlops(problem.shape) / seconds / 1e9
+      print("  time      \(formatted(seconds, digits: 4)) s, \(formatted(rate, digits: 4)) GFLOP/s (12·D per visible query-key pair, \(formatted(100 * rate / roof.gflops, digits: 3))% of the roof)"
         + (causal ? ", \(formatted(exactSeconds / seconds, digits: 3))× faster than the full mask" : ""))
       for projection in result.adapters.keys.sorted() {
         let gradient = result.adapters[projection]!

@@ -10,7 +10,8 @@ enum ProfileCommand {
     (default 10) so that `perf record -e cpu-clock -g -- loragrad profile …` samples its steady
     state; the C kernels carry the prefix lgk_ (lgomp_ for the OpenMP loop) and show by name in
     `perf report`. exact: N = 1, L = 4096, D = 64, H = 1.  poly: N = 1, L = 65536, D = 16 (h = 16),
-    R = 0.5, ε = 1e-3. Prints the iterations and mean seconds per iteration on stderr.
+    R = 0.5, ε = 1e-3. Prints the iterations and mean seconds per iteration on stderr, and for the
+    exact path its rate as a share of this machine's SGEMM roof (our kernels, measured after the loop).
 
     options:
       --method M           exact (default) or poly
@@ -36,6 +37,15 @@ enum ProfileCommand {
       elapsed += try Stopwatch.measure { try problem.gradients(method: chosen, options: execution.options) }.seconds
       iterations += 1
     }
-    standardError("profile \(method)\(causal ? " causal" : ""): \(iterations) iterations, \(formatted(elapsed / Double(iterations), digits: 4)) s each, \(execution.options.parallelism)")
+    let perIteration = elapsed / Double(iterations)
+    var line = "profile \(method)\(causal ? " causal" : ""): \(iterations) iterations, \(formatted(perIteration, digits: 4)) s each, \(execution.options.parallelism)"
+    if method == "exact" {
+      // The rate as a share of this machine's SGEMM roof with the same kernels and threads, measured after the loop.
+      let rate = CostModel.exactFlops(problem.shape) / perIteration / 1e9
+      let roof = try SGEMMRoof.measure(instructionSet: execution.options.instructionSet, threads: execution.options.parallelism.threads)
+      line += ", \(formatted(rate, digits: 4)) GFLOP/s = \(formatted(100 * rate / roof.gflops, digits: 3))% of the \(formatted(roof.gflops, digits: 4)) GFLOP/s "
+        + "SGEMM roof of our \(roof.instructionSet.rawValue) kernels (\(MachineDescription.current.processor), \(MachineDescription.current.vectorClass))"
+    }
+    standardError(line)
   }
 }

@@ -32,7 +32,7 @@ final class BenchCommandLineTests: XCTestCase {
   func testHelpForTheToolAndEverySweep() throws {
     let tool = try bench(["--help"])
     XCTAssertEqual(tool.status, 0)
-    for sweep in ["exact", "poly", "scaling", "length", "phase", "calibrate"] {
+    for sweep in ["exact", "poly", "scaling", "length", "phase", "calibrate", "bounds", "exp", "train", "roof"] {
       XCTAssertTrue(tool.standardOutput.contains(sweep), sweep)
       let help = try bench([sweep, "--help"])
       XCTAssertEqual(help.status, 0, sweep)
@@ -96,5 +96,35 @@ final class BenchCommandLineTests: XCTestCase {
     }
     try assertChart(output + "/phase-gamma.svg")
     try assertChart(output + "/phase-speedup.svg")
+  }
+
+  /// The roof sweep: one row per instruction set the CPU runs, a positive rate, the machine named.
+  func testRoofWritesOneRowPerInstructionSet() throws {
+    let directory = scratch()
+    let outcome = try bench(["roof", "--threads", "1", "--python", "/nonexistent/python", "--out", directory])
+    XCTAssertEqual(outcome.status, 0, outcome.standardError)
+    XCTAssertTrue(outcome.standardOutput.contains("machine: "), outcome.standardOutput)
+    XCTAssertTrue(outcome.standardOutput.contains("not measured"), outcome.standardOutput)
+    let rows = try csvRows(directory + "/roof.csv")
+    XCTAssertEqual(rows.first, ["processor", "vector_class", "kernels", "threads", "gflops", "size"])
+    XCTAssertEqual(rows.dropFirst().map { $0[2] }, ["portable", "avx2+fma", "avx512f"].filter { name in outcome.standardOutput.contains(name) })
+    for row in rows.dropFirst() { XCTAssertGreaterThan(Double(row[4]) ?? 0, 0, "\(row)") }
+  }
+
+  /// The training sweep on a tiny problem: one CSV row per step, both charts, the two runs close.
+  func testTrainWritesBothLossCurves() throws {
+    let directory = scratch()
+    let outcome = try bench(["train", "--length", "64", "--steps", "3", "--threads", "1", "--out", directory])
+    XCTAssertEqual(outcome.status, 0, outcome.standardError)
+    let rows = try csvRows(directory + "/train.csv")
+    XCTAssertEqual(rows.count, 4)
+    for row in rows.dropFirst() { XCTAssertGreaterThan(Double(row[1])!, 0) }
+    // Step 1: both runs at the same adapters, so the poly loss is within its reported bound (later
+    // steps compare two trajectories, which no per-step bound covers).
+    let first = rows[1]
+    XCTAssertLessThanOrEqual(abs(Double(first[2])! - Double(first[1])!) / Double(first[1])!, Double(first[4])!, "\(first)")
+    XCTAssertLessThan(Double(rows[3][1])!, Double(rows[1][1])!, "the exact run's loss goes down")
+    try assertChart(directory + "/train.svg")
+    try assertChart(directory + "/train-difference.svg")
   }
 }
