@@ -36,6 +36,31 @@ final class ExactPathTests: XCTestCase {
     try check(try .synthetic(.all, sequences: 2, length: 101, width: 16, heads: 1, loraRank: 2, seed: 6), tiling: wide, "wide query blocks, all features")
   }
 
+  /// The backward pass runs the query rows in panels; every sum keeps the order of one sweep, so
+  /// panels of one query block, of several, and one panel of all rows give the same bits (full and
+  /// causal mask, padding, the query and key blocks of different sizes).
+  func testBackwardPanelsNeverChangeABit() throws {
+    for features in [LayerFeatures.none, .all] {
+      let problem = try AttentionProblem.synthetic(features, sequences: 2, length: 301, width: 32, heads: 2, loraRank: 4, seed: 9)
+      let options = ExecutionOptions(parallelism: .dispatch(threads: 3))
+      var results: [Gradients] = []
+      for (queryBlock, keyBlock) in [(64, 64), (16, 48)] {
+        for bytes in [1, 12 * 16 * 5 * 16, 1 << 30] {
+          let tiling = FlashTiling(queryBlock: queryBlock, keyBlock: keyBlock, maxKeyGroups: 4, backwardPanelBytes: bytes)
+          let rows = tiling.backwardPanelRows(headStride: 16)
+          XCTAssertEqual(rows % queryBlock, 0)
+          results.append(try problem.gradients(method: .exact(tiling), options: options))
+        }
+        let count = results.count
+        assertBitIdentical(results[count - 3], results[count - 1], "\(features) B_r = \(queryBlock): one block per panel against one panel")
+        assertBitIdentical(results[count - 2], results[count - 1], "\(features) B_r = \(queryBlock): several blocks per panel against one panel")
+      }
+      try check(problem, tiling: FlashTiling(queryBlock: 16, keyBlock: 48, maxKeyGroups: 4, backwardPanelBytes: 1), "\(features) panels of one block")
+    }
+    XCTAssertThrowsError(try AttentionProblem.synthetic(length: 8, width: 8, loraRank: 1, seed: 1)
+      .gradients(method: .exact(FlashTiling(backwardPanelBytes: 0)), options: .serial))
+  }
+
   func testShortestSequences() throws {
     try check(try .synthetic(length: 1, width: 16, heads: 2, loraRank: 1, seed: 6), "L=1")
     try check(try .synthetic(.all, sequences: 4, length: 2, width: 16, heads: 4, loraRank: 1, seed: 7), "L=2 all features")

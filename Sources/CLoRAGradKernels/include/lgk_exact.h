@@ -40,29 +40,34 @@ typedef struct lgk_flash_backward_params {
   lgk_heads heads;
   int64_t query_block, key_block;
   int64_t key_groups;       ///< From lgk_flash_key_groups.
+  int64_t panel_row;        ///< The first query row of this panel (a multiple of query_block).
+  int64_t panel_rows;       ///< Query rows per panel (a multiple of query_block): the partials' rows.
   const float *d_o;         ///< dO, head-major.
   const float *lse;         ///< From the forward pass.
   const float *delta;       ///< δ_i = ⟨dO_i, O_i⟩ per pair and row.
-  float *d_q_partials;      ///< key_groups head-major buffers, group-major within each pair.
-  float *d_k;               ///< dk̂, head-major (rows of hidden keys: zero).
-  float *d_v;               ///< dV, head-major (rows of hidden keys: zero).
+  float *d_q_partials;      ///< key_groups buffers of panel_rows × head_stride, group-major within each pair.
+  float *d_k;               ///< dk̂, head-major, accumulated panel after panel (rows of hidden keys: zero).
+  float *d_v;               ///< dV, head-major, likewise.
 } lgk_flash_backward_params;
 
-/// Tiles: (pair, key group).
+/// Tiles: (pair, key group), for the query rows of one panel. Run for the panels in order, the
+/// panels give the bits of one sweep over all query rows (each sum keeps its order).
 lgk_phase lgk_flash_backward_phase(const lgk_flash_backward_params *params);
 
-/// dq̂ = Σ_g partial_g, in group order (causal: only the groups whose first key block a row
-/// can see; the others hold no contribution there and are neither cleared nor read).
+/// dq̂ = Σ_g partial_g for the rows of one panel, in group order (causal: only the groups whose
+/// first key block a row can see; the others hold no contribution there and are neither cleared
+/// nor read).
 typedef struct lgk_flash_reduce_dq_params {
   lgk_head_layout layout;
   int32_t causal;
   int64_t query_block, key_block;
   int64_t key_groups;
+  int64_t panel_row, panel_rows;  ///< As in lgk_flash_backward_params.
   const float *d_q_partials;
   float *d_q;               ///< dq̂, head-major.
 } lgk_flash_reduce_dq_params;
 
-/// Tiles: (pair, query block).
+/// Tiles: (pair, query block of the panel).
 lgk_phase lgk_flash_reduce_dq_phase(const lgk_flash_reduce_dq_params *params);
 
 #ifdef __cplusplus

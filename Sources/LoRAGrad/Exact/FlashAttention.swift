@@ -24,17 +24,21 @@ enum FlashAttention {
     parallelism: Parallelism
   ) throws -> HeadGradients {
     let groups = lgk_flash_key_groups(view.layout.length, Int64(tiling.keyBlock), Int64(tiling.maxKeyGroups))
-    let partials = try FloatBuffer(count: view.bufferFloats * Int(groups), what: "dq̂ partials", zeroed: false)
+    let panelRows = Int64(tiling.backwardPanelRows(headStride: Int(view.layout.head_stride)))
+    let pairs = Int(view.layout.sequences * view.layout.heads), hs = Int(view.layout.head_stride)
+    let partials = try FloatBuffer(count: pairs * Int(groups) * Int(panelRows) * hs, what: "dq̂ partials", zeroed: false)
     let dQ = try view.headBuffer("dq̂"), dK = try view.headBuffer("dk̂"), dV = try view.headBuffer("dV")
-    let backward = lgk_flash_backward_params(
-      ops: view.operations, heads: view.kernelView, query_block: Int64(tiling.queryBlock),
-      key_block: Int64(tiling.keyBlock), key_groups: groups, d_o: dO.pointer, lse: lse.pointer, delta: delta.pointer,
-      d_q_partials: partials.base, d_k: dK.base, d_v: dV.base)
-    try parallelism.run(Phase(backward, retaining: view.buffers + [dO, lse, delta, partials, dK, dV], describe: lgk_flash_backward_phase))
-    let reduce = lgk_flash_reduce_dq_params(
-      layout: view.layout, causal: view.causal ? 1 : 0, query_block: Int64(tiling.queryBlock), key_block: Int64(tiling.keyBlock),
-      key_groups: groups, d_q_partials: partials.pointer, d_q: dQ.base)
-    try parallelism.run(Phase(reduce, retaining: [partials, dQ], describe: lgk_flash_reduce_dq_phase))
+    for panelRow in stride(from: Int64(0), to: view.layout.length, by: Int(panelRows)) {
+      let backward = lgk_flash_backward_params(
+        ops: view.operations, heads: view.kernelView, query_block: Int64(tiling.queryBlock),
+        key_block: Int64(tiling.keyBlock), key_groups: groups, panel_row: panelRow, panel_rows: panelRows, d_o: dO.pointer,
+        lse: lse.pointer, delta: delta.pointer, d_q_partials: partials.base, d_k: dK.base, d_v: dV.base)
+      try parallelism.run(Phase(backward, retaining: view.buffers + [dO, lse, delta, partials, dK, dV], describe: lgk_flash_backward_phase))
+      let reduce = lgk_flash_reduce_dq_params(
+        layout: view.layout, causal: view.causal ? 1 : 0, query_block: Int64(tiling.queryBlock), key_block: Int64(tiling.keyBlock),
+        key_groups: groups, panel_row: panelRow, panel_rows: panelRows, d_q_partials: partials.pointer, d_q: dQ.base)
+      try parallelism.run(Phase(reduce, retaining: [partials, dQ], describe: lgk_flash_reduce_dq_phase))
+    }
     return HeadGradients(dQ: dQ, dK: dK, dV: dV)
   }
 }

@@ -47,14 +47,24 @@ public struct FlashTiling: Sendable, Equatable {
   /// Rows of a key block, B_c (also the padding granularity of L).
   public var keyBlock: Int
   /// The most key groups per (sequence, head) pair: each is one backward tile and keeps its own
-  /// partial dq̂, so memory grows by this factor times |dQ|.
+  /// partial dq̂ for the rows of a panel, so memory grows by this factor times a panel's rows.
   public var maxKeyGroups: Int
+  /// The cache the backward pass gives one panel of query rows (their q̂, dO and partial dq̂, 12
+  /// bytes per row and head column): the rows go in panels of about this size, at least one
+  /// query block. The panel never changes a result, only where the data sits.
+  public var backwardPanelBytes: Int
 
   /// A tiling from its block sizes.
-  public init(queryBlock: Int = 64, keyBlock: Int = 64, maxKeyGroups: Int = 16) {
+  public init(queryBlock: Int = 64, keyBlock: Int = 64, maxKeyGroups: Int = 16, backwardPanelBytes: Int = 384 << 10) {
     self.queryBlock = queryBlock
     self.keyBlock = keyBlock
     self.maxKeyGroups = maxKeyGroups
+    self.backwardPanelBytes = backwardPanelBytes
+  }
+
+  /// Query rows per backward panel for a head stride: a multiple of B_r, at least B_r.
+  func backwardPanelRows(headStride: Int) -> Int {
+    max(queryBlock, backwardPanelBytes / (12 * max(headStride, 1)) / queryBlock * queryBlock)
   }
 
   /// The tiling the library uses by default.
@@ -67,6 +77,9 @@ public struct FlashTiling: Sendable, Equatable {
     }
     guard maxKeyGroups >= 1 else {
       throw LoRAGradError.invalidArgument(argument: "maxKeyGroups", expected: "an integer ≥ 1", given: "\(maxKeyGroups)")
+    }
+    guard backwardPanelBytes >= 1 else {
+      throw LoRAGradError.invalidArgument(argument: "backwardPanelBytes", expected: "a number of bytes ≥ 1", given: "\(backwardPanelBytes)")
     }
   }
 }
