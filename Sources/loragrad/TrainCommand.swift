@@ -68,8 +68,9 @@ enum TrainCommand {
     let optimizer = try OptimizerSettings(
       kind: kind, learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon, weightDecay: weightDecay, momentum: momentum)
     let batch = arguments.contains("--batch") ? try arguments.integer("--batch", default: 1, in: 1...Int.max) : nil
-    guard let seed = UInt64(try arguments.option("--seed") ?? "0") else {
-      throw LoRAGradError.invalidArgument(argument: "--seed", expected: "an integer in 0…2⁶⁴−1", given: "not one")
+    let seedText = try arguments.option("--seed") ?? "0"
+    guard let seed = UInt64(seedText) else {
+      throw LoRAGradError.invalidArgument(argument: "--seed", expected: "an integer in 0…2⁶⁴−1", given: "'\(seedText)'")
     }
     let checkpoint = try arguments.option("--checkpoint")
     let every = try arguments.integer("--every", default: 10, in: 1...100_000_000)
