@@ -116,12 +116,20 @@ public struct TrainingRun: Sendable {
   /// Takes one step and returns its record.
   @discardableResult
   public mutating func advance(options: ExecutionOptions) throws -> Step {
+    let method = settings.method
+    return try advance { batch in try batch.gradients(method: method, inputGradient: false, options: options) }
+  }
+
+  /// Takes one step with the batch's loss and adapter gradients computed by `compute` (for
+  /// example across the ranks of a job: it must return the same bits on every rank).
+  @discardableResult
+  public mutating func advance(computing compute: (AttentionProblem) throws -> Gradients) throws -> Step {
     let t = step + 1
     let indices = Self.batch(step: t, sequences: problem.batchCount, batchSize: settings.batchSize, seed: settings.seed)
     let batch = try subproblem(indices)
     let (gradients, gradientSeconds): (Gradients, Double)
     do {
-      (gradients, gradientSeconds) = try Stopwatch.measure { try batch.gradients(method: settings.method, inputGradient: false, options: options) }
+      (gradients, gradientSeconds) = try Stopwatch.measure { try compute(batch) }
     } catch let error as LoRAGradError {
       throw LoRAGradError.outOfRange(quantity: "step \(t)", reason: "\(error)")
     }
