@@ -1,5 +1,5 @@
 # The two commands of the README. Both install what is missing first (Scripts/setup.sh).
-.PHONY: setup demo test c-example python-test tsan fuzz example-minilm
+.PHONY: setup demo test c-example python-test mpi-test tsan fuzz example-minilm
 
 setup:
 	./Scripts/setup.sh
@@ -10,11 +10,11 @@ demo: setup
 	.build/release/loragrad demo
 
 # The whole test suite: unit and CLI tests, the C example and the Python package against the
-# Swift API, then the versioned-dependency check.
+# Swift API, loragrad-mpi on 2 and 3 local ranks, then the versioned-dependency check.
 test: setup
 	swift build --build-tests
 	swift test --skip-build --disable-swift-testing
-	$(MAKE) c-example python-test
+	$(MAKE) c-example python-test mpi-test
 	./Scripts/check-versioned-dependency.sh
 
 # The C example (plain cc against loragrad.h and libLoRAGradC.so), bit for bit against the CLI.
@@ -32,6 +32,14 @@ python-test:
 	./Scripts/python-venv.sh $(PYTHON_VENV)
 	LORAGRAD_LIBRARY=$(CURDIR)/.build/debug/libLoRAGradC.so $(PYTHON_VENV)/bin/pip install -q --no-build-isolation ./python
 	cd python/tests && LORAGRAD_CLI=$(CURDIR)/.build/debug/loragrad ../../$(PYTHON_VENV)/bin/python -m pytest -q
+
+# loragrad-mpi against loragrad: data-parallel grad and train under mpirun -np 2 and 3 on this
+# machine (loopback), the same bytes on a second run, a bad input that ends the whole job.
+mpi-test:
+	swift build --product loragrad
+	swift build --product loragrad-mpi
+	./Scripts/python-venv.sh $(PYTHON_VENV)
+	$(PYTHON_VENV)/bin/python Tests/mpi/check.py .build/debug
 
 # A short ThreadSanitizer pass over the Dispatch backend's exact and polynomial tiles
 # (Docs/Sanitizers.md); its own scratch path, so the normal .build is left alone.

@@ -19,7 +19,11 @@ let package = Package(
     // The C ABI (Sources/CLoRAGradABI/include/loragrad.h, prefix lgr_) as a shared library, for C,
     // C++, Python (ctypes) and PyTorch. An add-on product: it links the OpenMP backend.
     .library(name: "LoRAGradC", type: .dynamic, targets: ["LoRAGradC"]),
+    // Data parallelism over MPI (Open MPI, pkg-config ompi-c): an add-on product, so that the core
+    // product needs no MPI.
+    .library(name: "LoRAGradMPI", targets: ["LoRAGradMPI"]),
     .executable(name: "loragrad", targets: ["loragrad"]),
+    .executable(name: "loragrad-mpi", targets: ["loragrad-mpi"]),
     .executable(name: "loragrad-bench", targets: ["loragrad-bench"]),
   ],
   targets: [
@@ -33,6 +37,8 @@ let package = Package(
       name: "LoRAGradC",
       dependencies: ["CLoRAGradABI", "LoRAGrad", "LoRAGradIO", "LoRAGradOpenMP", "LoRAGradCommandLine"]),
 
+    .target(name: "LoRAGradMPI", dependencies: ["LoRAGrad", "CLoRAGradMPI"]),
+
     // MARK: - Implementation details
     // Hot kernels: plain C, vectorised through function target attributes; the instruction set
     // travels with each call. No unsafe flags, so the LoRAGrad product stays usable as a
@@ -45,10 +51,15 @@ let package = Package(
       cSettings: [.unsafeFlags(["-fopenmp"])],
       linkerSettings: [.unsafeFlags(["-Xlinker", "-l:libomp.so.5"])]),
 
+    // MPI's C API and the shim over the handles Swift cannot import (MPI_COMM_WORLD, …).
+    .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
+    .target(name: "CLoRAGradMPI", dependencies: ["CMPI"]),
+
     // MARK: - Executables
     // Argument parsing, reporting and the demo problems shared by the two tools (not a product).
     .target(name: "LoRAGradCommandLine", dependencies: ["LoRAGrad", "LoRAGradIO", "LoRAGradOpenMP"]),
     .executableTarget(name: "loragrad", dependencies: ["LoRAGrad", "LoRAGradIO", "LoRAGradCommandLine"]),
+    .executableTarget(name: "loragrad-mpi", dependencies: ["LoRAGrad", "LoRAGradIO", "LoRAGradCommandLine", "LoRAGradMPI"]),
     .executableTarget(
       name: "loragrad-bench",
       dependencies: ["LoRAGrad", "LoRAGradIO", "LoRAGradCommandLine", "CLoRAGradKernels"],

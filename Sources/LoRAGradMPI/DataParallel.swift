@@ -1,0 +1,83 @@
+import LoRAGrad
+
+/// Data parallelism over MPI (SPEC §8): the N sequences of a problem split into contiguous ranges,
+/// one per rank; each rank runs the single-machine code on its range, and the adapter gradients
+/// and losses are summed in rank order in Float64 (so a fixed rank count gives the same bits on
+/// every run, and any rank count agrees with one process within the Float32 rounding of the
+/// sums); dX is gathered in sequence order.
+public enum DataParallel {
+  /// The sequences of rank r: ⌊N/size⌋ each, the first N mod size ranks one more.
+  public static func sequences(rank: Int, ranks: Int, count n: Int) -> Range<Int> {
+    let base = n / ranks, extra = n % ranks
+    let start = rank * base + min(rank, extra)
+    return start..<(start + base + (rank < extra ? 1 : 0))
+  }
+
+  /// The method every rank runs: `auto` decided once from the whole problem (every rank holds it
+  /// and gets the same verdict), so that no two ranks take different paths.
+  public static func resolve(_ method: AttentionMethod, _ problem: AttentionProblem, options: ExecutionOptions) throws -> AttentionMethod {
+    guard case .auto(let settings) = method else { return method }
+    let regime = try problem.regime(settings: settings, options: options)
+    return regime.verdict == .polynomial ? .polynomial(settings) : .exact
+  }
+
+  /// The loss, adapter gradients and (when `inputGradient`) dX of the whole problem, computed
+  /// by the ranks of `job` on their sequences. Error bounds are not combined (nil).
+  public static func gradients(
+    _ problem: AttentionProblem, method: AttentionMethod, inputGradient: Bool, options: ExecutionOptions, job: MPIJob
+  ) throws -> Gradients {
+    let chosen = try resolve(method, problem, options: options)
+    let range = sequences(rank: job.rank, ranks: job.size, count: problem.batchCount)
+    let layer = problem.layer
+    var local: Gradients?
+    if !range.isEmpty { local = try slice(problem, range).gradients(method: chosen, inputGradient: inputGradient, options: options) }
+    // Adapter gradients: every rank's, flattened in projection order, summed in rank order.
+    let projections = layer.adapters.keys.sorted()
+    var flat: [Float] = []
+    for projection in projections {
+      let adapter = layer.adapters[projection]!
+      flat += local?.adapters[projection]?.a.scalars ?? [Float](repeating: 0, count: adapter.a.count)
+      flat += local?.adapters[projection]?.b.scalars ?? [Float](repeating: 0, count: adapter.b.count)
+    }
+    let gathered = try job.allGather(flat)
+    var sums = [Double](repeating: 0, count: flat.count)
+    for part in gathered { for i in sums.indices { sums[i] += Double(part[i]) } }
+    var adapters: [Projection: LoRAAdapter] = [:], offset = 0
+    for projection in projections {
+      let adapter = layer.adapters[projection]!
+      let a = sums[offset..<(offset + adapter.a.count)].map(Float.init)
+      offset += adapter.a.count
+      let b = sums[offset..<(offset + adapter.b.count)].map(Float.init)
+      offset += adapter.b.count
+      adapters[projection] = LoRAAdapter(a: Tensor(checkedShape: adapter.a.shape, scalars: a), b: Tensor(checkedShape: adapter.b.shape, scalars: b))
+    }
+    // The loss and the path: [loss, has a loss, path] per rank.
+    let pathCode = Double(AttentionPath.allCases.firstIndex(of: local?.path ?? .exact)!)
+    let summary = try job.allGather([local?.loss ?? 0, local?.loss == nil ? 0 : 1, range.isEmpty ? -1 : pathCode])
+    let loss: Double? = summary.contains { $0[1] == 1 } ? summary.reduce(0) { $0 + $1[0] } : nil
+    let path = summary.first { $0[2] >= 0 }.map { AttentionPath.allCases[Int($0[2])] } ?? .exact
+    var input: Tensor?
+    if inputGradient {
+      let rows = try job.allGather(local?.input?.scalars ?? [])
+      input = Tensor(checkedShape: problem.inputs.shape, scalars: rows.flatMap { $0 })
+    }
+    return Gradients(loss: loss, adapters: adapters, input: input, path: path)
+  }
+
+  /// The problem restricted to the sequences `range` (an [L, D] problem is its one sequence).
+  static func slice(_ problem: AttentionProblem, _ range: Range<Int>) throws -> AttentionProblem {
+    let n = problem.batchCount
+    if range == 0..<n { return problem }
+    let stride = problem.inputs.count / n
+    func cut(_ tensor: Tensor) -> Tensor {
+      Tensor(checkedShape: [range.count] + tensor.shape.suffix(2), scalars: Array(tensor.scalars[(range.lowerBound * stride)..<(range.upperBound * stride)]))
+    }
+    let objective: AttentionProblem.Objective
+    switch problem.objective {
+    case .squaredError(let targets): objective = .squaredError(targets: cut(targets))
+    case .upstream(let dz): objective = .upstream(cut(dz))
+    }
+    return try AttentionProblem(
+      layer: problem.layer, inputs: cut(problem.inputs), keyLengths: problem.keyLengths.map { Array($0[range]) }, objective: objective)
+  }
+}
