@@ -64,6 +64,30 @@ public enum DataParallel {
     return Gradients(loss: loss, adapters: adapters, input: input, path: path)
   }
 
+  /// Z and lse [N, H, L] of the whole batch: each rank runs the layer on its sequences, and the
+  /// rows are gathered in sequence order (every row computed by one rank, as in one process).
+  public static func forward(
+    _ layer: AttentionLayer, inputs: Tensor, keyLengths: [Int]?, method: AttentionMethod, options: ExecutionOptions, job: MPIJob
+  ) throws -> (output: Tensor, logSumExp: Tensor, path: AttentionPath) {
+    let whole = try AttentionProblem(layer: layer, inputs: inputs, keyLengths: keyLengths, objective: .upstream(inputs))
+    let chosen = try resolve(method, whole, options: options)
+    let range = sequences(rank: job.rank, ranks: job.size, count: whole.batchCount)
+    var local: LayerForward?
+    if !range.isEmpty {
+      let part = try slice(whole, range)
+      local = try layer.forward(part.inputs, keyLengths: part.keyLengths, method: chosen, options: options)
+    }
+    let rows = try job.allGather(local?.output.scalars ?? []).flatMap { $0 }
+    let lse = try job.allGather(local?.logSumExp.scalars ?? []).flatMap { $0 }
+    let pathCode = Double(range.isEmpty ? -1 : AttentionPath.allCases.firstIndex(of: local!.path)!)
+    let paths = try job.allGather([pathCode])
+    let path = paths.first { $0[0] >= 0 }.map { AttentionPath.allCases[Int($0[0])] } ?? .exact
+    return (
+      Tensor(checkedShape: inputs.shape, scalars: rows),
+      Tensor(checkedShape: [whole.batchCount, layer.heads, whole.sequenceLength], scalars: lse), path
+    )
+  }
+
   /// The problem restricted to the sequences `range` (an [L, D] problem is its one sequence).
   static func slice(_ problem: AttentionProblem, _ range: Range<Int>) throws -> AttentionProblem {
     let n = problem.batchCount

@@ -12,6 +12,11 @@ struct MPIGroup: ComputeGroup {
     try DataParallel.gradients(problem, method: method, inputGradient: inputGradient, options: options, job: job)
   }
 
+  func forward(_ layer: AttentionLayer, inputs: Tensor, keyLengths: [Int]?, method: AttentionMethod, options: ExecutionOptions) throws -> ForwardResult {
+    let (output, lse, path) = try DataParallel.forward(layer, inputs: inputs, keyLengths: keyLengths, method: method, options: options, job: job)
+    return ForwardResult(output: output, logSumExp: lse, path: path)
+  }
+
   func agree(_ bits: UInt64) throws -> Bool {
     let all = try job.allGather([Double(bits >> 32), Double(bits & 0xffff_ffff)])
     return all.allSatisfy { $0 == all[0] }

@@ -1,39 +1,7 @@
-import LoRAGrad
 import LoRAGradCommandLine
-import LoRAGradIO
 
-/// `loragrad regime <problem-dir> --tol ε`: which side of the phase transition a problem is on.
+/// `loragrad regime`: `RegimeJob` in this process alone.
 enum RegimeCommand {
-  static let help = """
-    usage: loragrad regime <problem-dir> [--tol ε] [--threads N] [--backend B] [--isa I]
-           loragrad regime --model model.safetensors --adapter DIR --layer PATH --input x.npy [options]
-
-    Projects the inputs, measures the norm bound R = max‖√β Q_i‖·max‖√β (K_j − μ)‖ and the entry
-    bounds Γ, and prints one JSON line: "verdict" ("poly" when a polynomial of degree g meets ε
-    and its C(h + g, g) features make it cheaper than the exact path, "exact" otherwise), R, Γ,
-    the degree and feature count, the predicted one-thread seconds of both paths, and the
-    crossover L for this h and R.
-
-    options:
-      --tol ε              tolerance in (0, 1) (default 1e-3)
-    \(ExecutionArguments.help)
-
-    \(ProblemSource.help)
-    """
-
-  static func run(_ arguments: inout Arguments) throws {
-    let tolerance = try ToleranceOption.parse(&arguments)
-    let execution = try ExecutionArguments(&arguments)
-    let source = try ProblemSource(&arguments, needsObjective: false)
-    try arguments.finish()
-    let (problem, model) = try source.loadInputs()
-    let regime = try problem.layer.regime(
-      problem.inputs, keyLengths: problem.keyLengths, settings: PolynomialSettings(tolerance: tolerance), options: execution.options)
-    var summary = JSONObject([("tolerance", .double(tolerance))])
-    RegimeJSON.appendExecution(execution.options, to: &summary)
-    RegimeJSON.appendProblem(layer: problem.layer, inputs: problem.inputs, keyLengths: problem.keyLengths, to: &summary)
-    RegimeJSON.append(regime, to: &summary)
-    if model != nil { summary.append("model_layer", .string(source.description)) }
-    print(summary.description)
-  }
+  static let help = RegimeJob.help(tool: "loragrad")
+  static func run(_ arguments: inout Arguments) throws { try RegimeJob.run(&arguments, group: LocalGroup()) }
 }

@@ -1,5 +1,5 @@
-"""loragrad-mpi against loragrad on loopback (make mpi-test): data parallel grad and train with 2
-and 3 ranks (mpirun --oversubscribe), against the single process and against themselves, and a
+"""loragrad-mpi against loragrad on loopback (make mpi-test): data parallel grad, forward, regime
+and train with 2 and 3 ranks (mpirun --oversubscribe), against the single process and against themselves, and a
 bad input that must end the whole job with its message instead of hanging.
 
     python check.py BUILD_DIR   (BUILD_DIR holds loragrad and loragrad-mpi)
@@ -80,6 +80,20 @@ def main():
         for name in names + ["grad_x", "loss"]:
             assert (out / f"{name}.npy").read_bytes() == (again / f"{name}.npy").read_bytes(), (ranks, name)
         print(f"grad, {ranks} ranks: the same bytes on a second run")
+
+    # forward: every row by one rank, so Z and lse are the bits of one process; regime: every rank
+    # computes the whole problem's statistics, rank 0 prints the same verdict and bound.
+    run([loragrad, "forward", tmp / "problem", "--out", tmp / "forward-single", "--threads", "1"])
+    single_regime = run([loragrad, "regime", tmp / "problem", "--threads", "1"])
+    for ranks in (2, 3):
+        report = run(MPIRUN + ["-np", str(ranks), mpi, "forward", tmp / "problem", "--out", tmp / f"forward-np{ranks}", "--threads", "1"])
+        assert report["ranks"] == ranks, report
+        for name in ("z.npy", "lse.npy"):
+            assert (tmp / f"forward-np{ranks}" / name).read_bytes() == (tmp / "forward-single" / name).read_bytes(), (ranks, name)
+        regime = run(MPIRUN + ["-np", str(ranks), mpi, "regime", tmp / "problem", "--threads", "1"])
+        for key in ("verdict", "bound", "bound_per_head", "degree"):
+            assert regime[key] == single_regime[key], (ranks, key, regime[key], single_regime[key])
+        print(f"forward and regime, {ranks} ranks: the bits and the verdict of one process")
 
     # Training (Adam, 3 steps of 3 sequences): every rank ends with the same adapters, as accurate
     # against a run on the Float64 reference path as one process is.
