@@ -65,15 +65,9 @@ public struct LocalGroup: ComputeGroup {
 
 /// FNV-1a (64 bits) over the bits of every adapter matrix, in projection order.
 public func adapterFingerprint(_ adapters: [Projection: LoRAAdapter]) -> UInt64 {
-  var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+  var hash = FNV1a()
   for projection in adapters.keys.sorted() {
-    for value in adapters[projection]!.a.scalars + adapters[projection]!.b.scalars {
-      var bits = value.bitPattern
-      for _ in 0..<4 {
-        hash = (hash ^ UInt64(bits & 0xff)) &* 0x0000_0100_0000_01b3
-        bits >>= 8
-      }
-    }
+    for value in adapters[projection]!.a.scalars + adapters[projection]!.b.scalars { hash.mix(value.bitPattern) }
   }
-  return hash
+  return hash.value
 }

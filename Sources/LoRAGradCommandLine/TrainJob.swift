@@ -96,15 +96,12 @@ public enum TrainJob {
         throw LoRAGradError.invalidArgument(argument: "--steps", expected: "at least the checkpoint's \(saved.history.count) steps", given: "\(steps)")
       }
       run = try TrainingRun(problem: problem, settings: settings, adapters: saved.adapters, state: saved.state, history: saved.history)
-      if group.rank == 0 { standardError("resumed from \(joinPath(checkpoint, TrainingCheckpoint.fileName)) at step \(run.step)") }
+      if group.rank == 0 { standardError("resumed from \(FileAccess.join(checkpoint, TrainingCheckpoint.fileName)) at step \(run.step)") }
     } else {
       run = try TrainingRun(problem: problem, settings: settings)
     }
     if let record, group.rank == 0 {
-      try AtomicWrite.write(
-        run.layer.adapters.sorted { $0.key < $1.key }.flatMap { projection, adapter in
-          [(ProblemFiles.name(.adapterA(projection)), NumPyArray.encode(adapter.a)), (ProblemFiles.name(.adapterB(projection)), NumPyArray.encode(adapter.b))]
-        }, into: joinPath(record, "initial"))
+      try AtomicWrite.write(ProblemFiles.adapterFiles(run.layer.adapters), into: FileAccess.join(record, "initial"))
     }
 
     let start = run.step
@@ -121,7 +118,7 @@ public enum TrainJob {
         if let record {
           try GradientFiles.write(
             Gradients(loss: record0.loss, adapters: run.lastResult?.adapters ?? [:], input: nil, path: record0.path),
-            to: joinPath(record, String(format: "step_%06d", record0.step)))
+            to: FileAccess.join(record, String(format: "step_%06d", record0.step)))
         }
         if let checkpoint, run.step % every == 0 || run.step == steps {
           checkpointSeconds += try Stopwatch.measure { try TrainingCheckpoint.write(run, to: checkpoint) }.seconds
@@ -169,11 +166,7 @@ public enum TrainJob {
 
   /// The trained adapters (npy and PEFT), train.csv and train.svg, in one atomic write.
   private static func writeOutputs(_ run: TrainingRun, model: ModelLayer?, to output: String) throws {
-    var files: [(name: String, bytes: [UInt8])] = []
-    for (projection, adapter) in run.layer.adapters.sorted(by: { $0.key < $1.key }) {
-      files.append((ProblemFiles.name(.adapterA(projection)), NumPyArray.encode(adapter.a)))
-      files.append((ProblemFiles.name(.adapterB(projection)), NumPyArray.encode(adapter.b)))
-    }
+    var files = ProblemFiles.adapterFiles(run.layer.adapters)
     files += try model?.peftFiles(run.layer.adapters) ?? PEFTFiles.files(for: run.layer, adapters: run.layer.adapters)
     var table = CSVTable(columns: ["step", "loss", "path", "gradient_seconds", "optimizer_seconds"])
     for step in run.history {
@@ -188,5 +181,3 @@ public enum TrainJob {
   }
 }
 
-/// `directory/name`.
-private func joinPath(_ directory: String, _ name: String) -> String { directory.hasSuffix("/") ? directory + name : directory + "/" + name }

@@ -23,6 +23,14 @@ public enum ProblemFiles {
     }
   }
 
+  /// lora_a_μ.npy and lora_b_μ.npy (float32) of every adapter, in projection order: adapters in
+  /// the problem directory's names and layout.
+  public static func adapterFiles(_ adapters: [Projection: LoRAAdapter]) -> [(name: String, bytes: [UInt8])] {
+    adapters.keys.sorted().flatMap { projection -> [(name: String, bytes: [UInt8])] in
+      [(name(.adapterA(projection)), NumPyArray.encode(adapters[projection]!.a)), (name(.adapterB(projection)), NumPyArray.encode(adapters[projection]!.b))]
+    }
+  }
+
   /// The gradient file of a tensor: grad_x.npy, grad_lora_a_μ.npy, grad_lora_b_μ.npy.
   public static func gradientName(_ role: TensorRole) -> String { "grad_" + name(role) }
 

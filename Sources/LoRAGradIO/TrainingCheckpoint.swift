@@ -142,31 +142,20 @@ public enum TrainingCheckpoint {
   /// FNV-1a (64 bits) over everything that defines the problem: shapes, settings and the bits of
   /// X, Y, the frozen weights, biases and initial adapters.
   public static func fingerprint(_ problem: AttentionProblem) -> String {
-    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-    func mix(_ word: UInt64) {
-      for shift in stride(from: 0, to: 64, by: 8) {
-        hash ^= (word >> UInt64(shift)) & 0xff
-        hash = hash &* 0x0000_0100_0000_01b3
-      }
-    }
-    func mix(_ tensor: Tensor) {
-      mix(UInt64(tensor.shape.count))
-      for extent in tensor.shape { mix(UInt64(extent)) }
-      for x in tensor.scalars { mix(UInt64(x.bitPattern)) }
-    }
+    var hash = FNV1a()
     let layer = problem.layer
-    mix(problem.inputs)
-    if case .squaredError(let targets) = problem.objective { mix(targets) }
+    hash.mix(problem.inputs)
+    if case .squaredError(let targets) = problem.objective { hash.mix(targets) }
     for projection in Projection.allCases {
-      mix(layer.frozenWeights[projection]!)
-      if let bias = layer.biases[projection] { mix(1); mix(bias) } else { mix(0) }
-      if let adapter = layer.adapters[projection] { mix(1); mix(adapter.a); mix(adapter.b) } else { mix(0) }
+      hash.mix(layer.frozenWeights[projection]!)
+      if let bias = layer.biases[projection] { hash.mix(UInt64(1)); hash.mix(bias) } else { hash.mix(UInt64(0)) }
+      if let adapter = layer.adapters[projection] { hash.mix(UInt64(1)); hash.mix(adapter.a); hash.mix(adapter.b) } else { hash.mix(UInt64(0)) }
     }
-    mix(UInt64(layer.heads))
-    for value in [layer.alpha, layer.beta, layer.ropeTheta ?? -1] { mix(value.bitPattern) }
-    mix(layer.causal ? 1 : 0)
-    mix(layer.useRSLoRA ? 1 : 0)
-    for length in problem.keyLengths ?? [] { mix(UInt64(length)) }
-    return String(hash, radix: 16)
+    hash.mix(UInt64(layer.heads))
+    for value in [layer.alpha, layer.beta, layer.ropeTheta ?? -1] { hash.mix(value.bitPattern) }
+    hash.mix(UInt64(layer.causal ? 1 : 0))
+    hash.mix(UInt64(layer.useRSLoRA ? 1 : 0))
+    for length in problem.keyLengths ?? [] { hash.mix(UInt64(length)) }
+    return String(hash.value, radix: 16)
   }
 }

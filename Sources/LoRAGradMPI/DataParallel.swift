@@ -30,7 +30,7 @@ public enum DataParallel {
     let range = sequences(rank: job.rank, ranks: job.size, count: problem.batchCount)
     let layer = problem.layer
     var local: Gradients?
-    if !range.isEmpty { local = try slice(problem, range).gradients(method: chosen, inputGradient: inputGradient, options: options) }
+    if !range.isEmpty { local = try problem.selecting(sequences: Array(range)).gradients(method: chosen, inputGradient: inputGradient, options: options) }
     // Adapter gradients: every rank's, flattened in projection order, summed in rank order.
     let projections = layer.adapters.keys.sorted()
     var flat: [Float] = []
@@ -74,7 +74,7 @@ public enum DataParallel {
     let range = sequences(rank: job.rank, ranks: job.size, count: whole.batchCount)
     var local: LayerForward?
     if !range.isEmpty {
-      let part = try slice(whole, range)
+      let part = try whole.selecting(sequences: Array(range))
       local = try layer.forward(part.inputs, keyLengths: part.keyLengths, method: chosen, options: options)
     }
     let rows = try job.allGather(local?.output.scalars ?? []).flatMap { $0 }
@@ -86,22 +86,5 @@ public enum DataParallel {
       Tensor(checkedShape: inputs.shape, scalars: rows),
       Tensor(checkedShape: [whole.batchCount, layer.heads, whole.sequenceLength], scalars: lse), path
     )
-  }
-
-  /// The problem restricted to the sequences `range` (an [L, D] problem is its one sequence).
-  static func slice(_ problem: AttentionProblem, _ range: Range<Int>) throws -> AttentionProblem {
-    let n = problem.batchCount
-    if range == 0..<n { return problem }
-    let stride = problem.inputs.count / n
-    func cut(_ tensor: Tensor) -> Tensor {
-      Tensor(checkedShape: [range.count] + tensor.shape.suffix(2), scalars: Array(tensor.scalars[(range.lowerBound * stride)..<(range.upperBound * stride)]))
-    }
-    let objective: AttentionProblem.Objective
-    switch problem.objective {
-    case .squaredError(let targets): objective = .squaredError(targets: cut(targets))
-    case .upstream(let dz): objective = .upstream(cut(dz))
-    }
-    return try AttentionProblem(
-      layer: problem.layer, inputs: cut(problem.inputs), keyLengths: problem.keyLengths.map { Array($0[range]) }, objective: objective)
   }
 }

@@ -54,14 +54,9 @@ public struct AttentionProblem: Sendable {
     let upstream: Tensor, loss: Double?
     switch objective {
     case .squaredError(let targets):
-      var difference = forward.output.scalars
-      var sum = 0.0
-      for index in difference.indices {
-        difference[index] -= targets.scalars[index]
-        sum += Double(difference[index]) * Double(difference[index])
-      }
+      let (difference, sum) = Self.squaredError(forward.output, targets: targets)
       upstream = try Tensor(shape: forward.output.shape, scalars: difference)
-      loss = 0.5 * sum
+      loss = sum
       guard sum.isFinite else {
         throw LoRAGradError.outOfRange(quantity: "loss", reason: "overflowed on the \(forward.path.rawValue) path; rescale x or the weights")
       }

@@ -126,7 +126,7 @@ public struct TrainingRun: Sendable {
   public mutating func advance(computing compute: (AttentionProblem) throws -> Gradients) throws -> Step {
     let t = step + 1
     let indices = Self.batch(step: t, sequences: problem.batchCount, batchSize: settings.batchSize, seed: settings.seed)
-    let batch = try subproblem(indices)
+    let batch = try problem.selecting(sequences: indices, layer: layer)
     let (gradients, gradientSeconds): (Gradients, Double)
     do {
       (gradients, gradientSeconds) = try Stopwatch.measure { try compute(batch) }
@@ -146,29 +146,6 @@ public struct TrainingRun: Sendable {
   public func loss(options: ExecutionOptions) throws -> Double {
     guard case .squaredError(let targets) = problem.objective else { preconditionFailure("checked in init") }
     let output = try layer.forward(problem.inputs, keyLengths: problem.keyLengths, method: settings.method, options: options).output
-    var sum = 0.0
-    for (z, y) in zip(output.scalars, targets.scalars) {
-      let difference = z - y
-      sum += Double(difference) * Double(difference)
-    }
-    return 0.5 * sum
-  }
-
-  /// The problem restricted to the sequences `indices` (the whole problem when they are 0…N−1).
-  private func subproblem(_ indices: [Int]) throws -> AttentionProblem {
-    guard case .squaredError(let targets) = problem.objective else { preconditionFailure("checked in init") }
-    if indices == Array(0..<problem.batchCount) {
-      return try AttentionProblem(layer: layer, inputs: problem.inputs, keyLengths: problem.keyLengths, objective: problem.objective)
-    }
-    let stride = problem.inputs.count / problem.batchCount
-    func gather(_ tensor: Tensor) -> Tensor {
-      var scalars: [Float] = []
-      scalars.reserveCapacity(indices.count * stride)
-      for i in indices { scalars += tensor.scalars[(i * stride)..<((i + 1) * stride)] }
-      return Tensor(checkedShape: [indices.count] + tensor.shape.suffix(2), scalars: scalars)
-    }
-    return try AttentionProblem(
-      layer: layer, inputs: gather(problem.inputs), keyLengths: problem.keyLengths.map { lengths in indices.map { lengths[$0] } },
-      objective: .squaredError(targets: gather(targets)))
+    return AttentionProblem.squaredError(output, targets: targets).loss
   }
 }

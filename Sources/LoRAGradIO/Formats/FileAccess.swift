@@ -2,12 +2,12 @@ import LoRAGrad
 import Foundation
 
 /// Small file-system helpers shared by the readers and writers.
-enum FileAccess {
+package enum FileAccess {
   /// The reason of the last failed system call, in the C library's words ("No such file or directory").
   static func lastError() -> String { String(cString: strerror(errno)) }
 
   /// `directory` and `name` joined with exactly one "/".
-  static func join(_ directory: String, _ name: String) -> String {
+  package static func join(_ directory: String, _ name: String) -> String {
     directory.hasSuffix("/") ? directory + name : directory + "/" + name
   }
 

@@ -1,0 +1,38 @@
+/// A problem restricted to some of its sequences, with the same layer or another one: what a
+/// training step's batch and a rank's share of a data-parallel job are.
+extension AttentionProblem {
+  /// The sequences `indices` (in that order) of X, Y or dZ and the key lengths, under `layer`
+  /// (default: this problem's). All N in order with the same layer is this problem itself.
+  public func selecting(sequences indices: [Int], layer: AttentionLayer? = nil) throws -> AttentionProblem {
+    if indices == Array(0..<batchCount) {
+      guard let layer else { return self }
+      return try AttentionProblem(layer: layer, inputs: inputs, keyLengths: keyLengths, objective: objective)
+    }
+    let stride = inputs.count / batchCount
+    func gather(_ tensor: Tensor) -> Tensor {
+      var scalars: [Float] = []
+      scalars.reserveCapacity(indices.count * stride)
+      for i in indices { scalars += tensor.scalars[(i * stride)..<((i + 1) * stride)] }
+      return Tensor(checkedShape: [indices.count] + tensor.shape.suffix(2), scalars: scalars)
+    }
+    let selected: Objective
+    switch objective {
+    case .squaredError(let targets): selected = .squaredError(targets: gather(targets))
+    case .upstream(let dz): selected = .upstream(gather(dz))
+    }
+    return try AttentionProblem(
+      layer: layer ?? self.layer, inputs: gather(inputs), keyLengths: keyLengths.map { lengths in indices.map { lengths[$0] } },
+      objective: selected)
+  }
+
+  /// Z − Y in Float32 and ½ Σ (Z − Y)² accumulated in Float64: the squared loss of an output.
+  static func squaredError(_ output: Tensor, targets: Tensor) -> (difference: [Float], loss: Double) {
+    var difference = output.scalars
+    var sum = 0.0
+    for index in difference.indices {
+      difference[index] -= targets.scalars[index]
+      sum += Double(difference[index]) * Double(difference[index])
+    }
+    return (difference, 0.5 * sum)
+  }
+}
