@@ -7,21 +7,24 @@ import LoRAGradIO
 /// with the cost of dX.
 enum ExactBenchmark {
   static let help = """
-    usage: loragrad-bench exact [--quick] [--length L] [--heads H] [--repeats K] [--out DIR]
-                                [--threads N] [--backend B] [--isa I]
+    usage: loragrad-bench exact [--quick] [--length L] [--heads H] [--repeats K] [--precision P,…]
+                                [--out DIR] [--threads N] [--backend B] [--isa I]
 
     Times the exact loss + q, k, v adapter gradients + dX (N = 1, D = 64, r = 8) for
     L ∈ {1024, 4096, 16384} × H ∈ {1, 4}, with the full mask and with the causal mask, in one run:
     the median of K runs after one warm-up, GFLOP/s counted as 12·D per visible query-key pair
     (12·N·L²·D for the full mask), the causal speedup, the cost of dX (the same run without dX),
     the process's peak RSS, and each rate as a share of this machine's SGEMM roof measured at the
-    start of the same run (our kernels and NumPy's BLAS at the same thread count; see `roof`).
+    start of the same run (our kernels and NumPy's BLAS at the same thread count; see `roof`); bf16
+    rows are shares of the native bf16 pair product's roof where the CPU has one.
 
     options:
       --quick              L ∈ {1024, 4096} only
       --length L           one length instead of the sweep (e.g. 65536)
       --heads H            one head count instead of {1, 4}
       --repeats K          timed runs per case (default 3; 1 for L > 16384)
+      --precision P,…      float32 and/or bf16 (default float32); with both, each bf16 row gives
+                           its speedup over the float32 row of the same case
       --out DIR            also write DIR/exact.csv
     \(Roof.help)
     \(ExecutionArguments.help)
@@ -42,47 +45,69 @@ enum ExactBenchmark {
       return value
     }
     let repeats = try arguments.integer("--repeats", default: 3, in: 1...100)
+    let precisions = try (arguments.option("--precision") ?? "float32").split(separator: ",").map { name -> ExactPrecision in
+      guard let precision = ExactPrecision(name: String(name)) else {
+        throw LoRAGradError.invalidArgument(argument: "--precision", expected: "float32 and/or bf16, comma-separated", given: "'\(name)'")
+      }
+      return precision
+    }
     let output = try arguments.option("--out")
     let python = try Roof.python(&arguments)
     let options = try ExecutionArguments(&arguments).options
     try arguments.finish()
     let machine = MachineDescription.current
     let roof = try Roof.measure(instructionSet: options.instructionSet, threads: options.parallelism.threads, python: python)
+    // The bf16 rows' roof: the native bf16 pair product where the kernels have it, else the Float32 roof.
+    let bf16Roof = precisions.contains(.bfloat16) && options.instructionSet.multipliesBFloat16
+      ? try SGEMMRoof.measure(instructionSet: options.instructionSet, threads: options.parallelism.threads, precision: .bfloat16).gflops
+      : roof.gflops
 
     let lengths = onlyLength.map { [$0] } ?? (quick ? [1024, 4096] : [1024, 4096, 16384])
     let headCounts = onlyHeads.map { [$0] } ?? [1, 4]
     var table = CSVTable(columns: [
       "length", "width", "heads", "mask", "threads", "backend", "kernels", "seconds", "gflops", "seconds_without_dx",
-      "dx_overhead", "causal_speedup", "loss", "peak_rss_mb", "roof_gflops", "roof_share", "processor", "vector_class",
+      "dx_overhead", "causal_speedup", "precision", "bf16_speedup", "loss", "peak_rss_mb", "roof_gflops", "roof_share", "processor", "vector_class",
     ])
     print("exact path, N = 1, D = 64, r = 8, q,k,v adapted, loss + adapter gradients + dX, \(options.parallelism), kernels \(options.instructionSet.rawValue)")
     print("machine: \(machine.processor), vector class \(machine.vectorClass); \(roof.summary)")
-    print("     L   H  mask      seconds   GFLOP/s   of roof   without dX   dX cost   causal speedup   peak RSS")
+    if precisions.contains(.bfloat16) {
+      print("bf16 rows: shares of the \(options.instructionSet.multipliesBFloat16 ? "native bf16 pair product's" : "Float32") roof, \(formatted(bf16Roof, digits: 4)) GFLOP/s")
+    }
+    print("     L   H  mask   precision    seconds   GFLOP/s   of roof   without dX   dX cost   causal speedup   bf16 speedup   peak RSS")
     for length in lengths {
       for heads in headCounts {
-        var fullSeconds: Double?
+        var fullSeconds: [ExactPrecision: Double] = [:]
         for causal in [false, true] {
+          var float32Seconds: Double?
+          for precision in precisions {
+          let method = AttentionMethod.exact(FlashTiling(precision: precision))
           let problem = try DemoProblems.exact(length: length, heads: heads, causal: causal)
           let runs = length > 16384 ? 1 : repeats
           let warmUp = length <= 16384 ? 1 : 0
           var loss = 0.0
           let seconds = try Measurement.medianSeconds(runs: runs, warmUp: warmUp) {
-            loss = try problem.gradients(method: .exact, options: options).loss ?? .nan
+            loss = try problem.gradients(method: method, options: options).loss ?? .nan
           }
           let withoutDX = try Measurement.medianSeconds(runs: runs, warmUp: 0) {
-            _ = try problem.gradients(method: .exact, inputGradient: false, options: options)
+            _ = try problem.gradients(method: method, inputGradient: false, options: options)
           }
           let gflops = CostModel.exactFlops(problem.shape) / seconds / 1e9
+          let rowRoof = precision == .bfloat16 ? bf16Roof : roof.gflops
           let overhead = seconds / withoutDX - 1
-          let speedup = causal ? fullSeconds.map { $0 / seconds } : nil
+          let speedup = causal ? fullSeconds[precision].map { $0 / seconds } : nil
+          let bf16Speedup = precision == .bfloat16 ? float32Seconds.map { $0 / seconds } : nil
           let rss = Double(peakResidentBytes()) / 1e6
-          print(String(format: "%6d %3d  %@ %10.4f %9.1f %8.1f%% %12.4f %8.1f%% %@ %8.0f MB", length, heads, (causal ? "causal" : "full  ") as NSString,
-                       seconds, gflops, 100 * gflops / roof.gflops, withoutDX, 100 * overhead, cell(speedup.map { String(format: "%.2f×", $0) } ?? "—", 16), rss))
+          print(String(format: "%6d %3d  %@ %@ %10.4f %9.1f %8.1f%% %12.4f %8.1f%% %@ %@ %8.0f MB", length, heads, (causal ? "causal" : "full  ") as NSString,
+                       cell(precision.name, 9), seconds, gflops, 100 * gflops / rowRoof, withoutDX, 100 * overhead,
+                       cell(speedup.map { String(format: "%.2f×", $0) } ?? "—", 16), cell(bf16Speedup.map { String(format: "%.2f×", $0) } ?? "—", 14), rss))
           table.append([String(length), "64", String(heads), causal ? "causal" : "full", String(options.parallelism.threads),
                         options.parallelism.backendName, options.instructionSet.rawValue, String(seconds), String(gflops),
-                        String(withoutDX), String(overhead), speedup.map { String($0) } ?? "", String(loss), String(rss),
-                        String(roof.gflops), String(gflops / roof.gflops), machine.processor, machine.vectorClass])
-          if !causal { fullSeconds = seconds }
+                        String(withoutDX), String(overhead), speedup.map { String($0) } ?? "", precision.name,
+                        bf16Speedup.map { String($0) } ?? "", String(loss), String(rss),
+                        String(rowRoof), String(gflops / rowRoof), machine.processor, machine.vectorClass])
+          if !causal { fullSeconds[precision] = seconds }
+          if precision == .float32 { float32Seconds = seconds }
+          }
         }
       }
     }

@@ -22,7 +22,7 @@ enum ExpBenchmark {
     let count = 1 << 16
     var x = [Float](repeating: 0, count: count), y = x
     for isa in KernelInstructionSet.available {
-      let kernel: lgk_isa = isa == .avx512 ? lgk_isa_avx512f : isa == .avx2 ? lgk_isa_avx2_fma : lgk_isa_portable
+      let kernel: lgk_isa = isa == .avx512bf16 ? lgk_isa_avx512bf16 : isa == .avx512 ? lgk_isa_avx512f : isa == .avx2 ? lgk_isa_avx2_fma : lgk_isa_portable
       let ops = lgk_ops_for(kernel)
       var worst = 0.0, at: Float = 0, evaluated = 0
       for sign: UInt32 in [0, 0x8000_0000] {

@@ -24,17 +24,19 @@ enum RoofBenchmark {
     try arguments.finish()
     let machine = MachineDescription.current
     print("machine: \(machine.processor), vector class \(machine.vectorClass)")
-    print("kernels               threads   GFLOP/s   best n")
-    var table = CSVTable(columns: ["processor", "vector_class", "kernels", "threads", "gflops", "size"])
+    print("kernels               precision   threads   GFLOP/s   best n")
+    var table = CSVTable(columns: ["processor", "vector_class", "kernels", "precision", "threads", "gflops", "size"])
     for count in Array(Set([1, threads])).sorted() {
       for isa in KernelInstructionSet.available {
-        let roof = try SGEMMRoof.measure(instructionSet: isa, threads: count, seconds: 0.6)
-        print(String(format: "%@ %7d %9.1f %8d", cell(isa.rawValue, 20), count, roof.gflops, roof.size))
-        table.append([machine.processor, machine.vectorClass, isa.rawValue, String(count), String(roof.gflops), String(roof.size)])
+        // avx512f+bf16 runs avx512f's Float32 kernels: its own row is the bf16 pair product.
+        let precision: ExactPrecision = isa.multipliesBFloat16 ? .bfloat16 : .float32
+        let roof = try SGEMMRoof.measure(instructionSet: isa, threads: count, precision: precision, seconds: 0.6)
+        print(String(format: "%@ %@ %9d %9.1f %8d", cell(isa.rawValue, 20), cell(precision.name, 11), count, roof.gflops, roof.size))
+        table.append([machine.processor, machine.vectorClass, isa.rawValue, precision.name, String(count), String(roof.gflops), String(roof.size)])
       }
       if let blas = Roof.numpyRate(python: python, threads: count) {
-        print(String(format: "%@ %7d %9.1f %8@", cell("NumPy/\(blas.library)", 20), count, blas.gflops, "≤2048"))
-        table.append([machine.processor, machine.vectorClass, "numpy-\(blas.library)", String(count), String(blas.gflops), ""])
+        print(String(format: "%@ %@ %9d %9.1f %8@", cell("NumPy/\(blas.library)", 20), cell("float32", 11), count, blas.gflops, "≤2048"))
+        table.append([machine.processor, machine.vectorClass, "numpy-\(blas.library)", "float32", String(count), String(blas.gflops), ""])
       } else {
         print("NumPy                \(count)   not measured (no Python with NumPy at '\(python)')")
       }

@@ -26,4 +26,10 @@ same "$work/out/c/lse.f32" "$work/forward/lse.npy"
 for name in grad_lora_a_q grad_lora_b_q grad_lora_a_v grad_lora_b_v grad_x; do
   same "$work/out/c/$name.f32" "$work/grad/$name.npy"
 done
-echo "check.sh: the C example's Z, lse, adapter gradients and dX are the Swift API's bits"
+"$build/loragrad" forward "$work/out/problem" --out "$work/forward16" --method exact --precision bf16 >/dev/null
+"$build/loragrad" grad "$work/out/problem" --out "$work/grad16" --method exact --precision bf16 >/dev/null
+same "$work/out/c/bf16_z.f32" "$work/forward16/z.npy"
+for name in grad_lora_a_q grad_lora_b_v grad_x; do
+  same "$work/out/c/bf16_$name.f32" "$work/grad16/$name.npy"
+done
+echo "check.sh: the C example's Z, lse, adapter gradients and dX are the Swift API's bits (float32 and bf16)"

@@ -118,10 +118,24 @@ int main(int argc, char **argv) {
   lgr_options options;
   lgr_options_init(&options);
   options.precision = LGR_PRECISION_BFLOAT16;
+  options.method = LGR_METHOD_POLY;
   static float z[N * L * D], lse[N * H * L];
   status = lgr_forward(layer, x, N, L, key_lengths, &options, z, lse, NULL, &error);
-  printf("bfloat16: %s: %s\n", lgr_status_name(status), error.message);
-  if (status != LGR_UNSUPPORTED) return 1;
+  printf("bfloat16 with poly: %s: %s\n", lgr_status_name(status), error.message);
+  if (status != LGR_INVALID_ARGUMENT) return 1;
+  options.method = LGR_METHOD_EXACT;
+
+  // bfloat16 products on the exact path (SPEC §2.1): forward and backward.
+  static float z16[N * L * D], grad_a16[2][R * D], grad_b16[2][D * R], grad_x16[N * L * D];
+  float *const grad_lora_a16[3] = {grad_a16[0], NULL, grad_a16[1]};
+  float *const grad_lora_b16[3] = {grad_b16[0], NULL, grad_b16[1]};
+  lgr_saved *saved16 = NULL;
+  if (lgr_forward(layer, x, N, L, key_lengths, &options, z16, NULL, &saved16, &error) != LGR_OK ||
+      lgr_backward(layer, x, N, L, saved16, dz, &options, grad_lora_a16, grad_lora_b16, grad_x16, NULL, &error) != LGR_OK) {
+    fprintf(stderr, "bfloat16: %s\n", error.message);
+    return 1;
+  }
+  lgr_saved_destroy(saved16);
   options.precision = LGR_PRECISION_FLOAT32;
 
   lgr_saved *saved = NULL;
@@ -165,6 +179,9 @@ int main(int argc, char **argv) {
   failed |= write_raw(results, "grad_lora_a_q", grad_a[0], R * D) || write_raw(results, "grad_lora_b_q", grad_b[0], D * R);
   failed |= write_raw(results, "grad_lora_a_v", grad_a[1], R * D) || write_raw(results, "grad_lora_b_v", grad_b[1], D * R);
   failed |= write_raw(results, "grad_x", grad_x, N * L * D);
+  failed |= write_raw(results, "bf16_z", z16, N * L * D) || write_raw(results, "bf16_grad_lora_a_q", grad_a16[0], R * D);
+  failed |= write_raw(results, "bf16_grad_lora_b_v", grad_b16[1], D * R);
+  failed |= write_raw(results, "bf16_grad_x", grad_x16, N * L * D);
   if (failed) {
     perror("writing the results");
     return 1;

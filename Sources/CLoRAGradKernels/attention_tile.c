@@ -9,11 +9,11 @@ static inline int64_t row_valid(const lgk_tile_shape *shape, int64_t i) {
   return count < shape->cols ? count : shape->cols;
 }
 
-void lgk_tile_forward_online(const lgk_ops *ops, const lgk_tile_shape *shape, const float *q, int64_t ldq,
-                             const float *k_t, int64_t ldkt, const float *v, int64_t ldv, float *s,
-                             float *row_max, float *row_sum, float *o) {
+int64_t lgk_tile_row_valid(const lgk_tile_shape *shape, int64_t i) { return row_valid(shape, i); }
+
+void lgk_tile_online_softmax(const lgk_ops *ops, const lgk_tile_shape *shape, float *s, float *row_max, float *row_sum,
+                             float *o) {
   const int64_t rows = shape->rows, cols = shape->cols, hs = shape->head_stride;
-  ops->sgemm(rows, cols, hs, 1.0f, q, ldq, 1, k_t, ldkt, 0.0f, s, cols);
   for (int64_t i = 0; i < rows; i++) {
     float *si = s + i * cols;
     const int64_t valid = row_valid(shape, i);
@@ -30,6 +30,14 @@ void lgk_tile_forward_online(const lgk_ops *ops, const lgk_tile_shape *shape, co
     row_max[i] = new_max;
     if (correction != 1.0f) ops->row_scale(hs, o + i * hs, correction);
   }
+}
+
+void lgk_tile_forward_online(const lgk_ops *ops, const lgk_tile_shape *shape, const float *q, int64_t ldq,
+                             const float *k_t, int64_t ldkt, const float *v, int64_t ldv, float *s,
+                             float *row_max, float *row_sum, float *o) {
+  const int64_t rows = shape->rows, cols = shape->cols, hs = shape->head_stride;
+  ops->sgemm(rows, cols, hs, 1.0f, q, ldq, 1, k_t, ldkt, 0.0f, s, cols);
+  lgk_tile_online_softmax(ops, shape, s, row_max, row_sum, o);
   ops->sgemm(rows, hs, cols, 1.0f, s, cols, 1, v, ldv, 1.0f, o, hs);
 }
 

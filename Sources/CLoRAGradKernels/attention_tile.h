@@ -17,6 +17,15 @@ typedef struct lgk_tile_shape {
   int causal;               ///< Nonzero: keys j > i are hidden.
 } lgk_tile_shape;
 
+/// How many keys of the tile's block query row i sees.
+int64_t lgk_tile_row_valid(const lgk_tile_shape *shape, int64_t i);
+
+/// The softmax half of an online step, on the scores S (rows × cols) of one block: per row
+/// m ← max(m, max_j S_ij), S ← exp(S − m) (zero where hidden), l ← l·e^{m_old − m} + Σ_j S_ij,
+/// O ← O·e^{m_old − m}; P V is then added by the caller.
+void lgk_tile_online_softmax(const lgk_ops *ops, const lgk_tile_shape *shape, float *s, float *row_max, float *row_sum,
+                             float *o);
+
 /// One step of the online softmax (FlashAttention-2): S = q k_tᵀ, per row m ← max(m, max_j S_ij),
 /// P = exp(S − m) (zero where hidden), l ← l·e^{m_old − m} + Σ_j P_ij, O ← O·e^{m_old − m} + P V.
 /// q: rows × hs (ld ldq); k_t: hs × cols (ld ldkt); v: cols × hs (ld ldv); o: rows × hs (ld hs);
@@ -40,5 +49,22 @@ void lgk_tile_backward(const lgk_ops *ops, const lgk_tile_shape *shape, const fl
                        int64_t ldvt, const float *d_o, int64_t lddo, const float *lse, const float *delta,
                        float *d_q, int64_t lddq, float beta_q, float *d_k, float *d_v, float beta_kv,
                        float *p, float *ds);
+
+/// lgk_tile_forward_online with bf16 products (lgk_exact.h): q̂ in the rows form from the tile's
+/// first row (ld hs/w words), k̂ in the rows_transposed form from the block's first key (ld
+/// ldkt), V in the row_pairs form from the block's first key (ld hs); P is rounded into p_rows
+/// (scratch, rows × cols words) after the softmax sums have taken it in fp32.
+void lgk_tile_forward_online_bf16(const lgk_ops *ops, const lgk_tile_shape *shape, const void *q, const void *k_t,
+                                  int64_t ldkt, const void *v, float *s, void *p_rows, float *row_max,
+                                  float *row_sum, float *o);
+
+/// lgk_tile_backward with bf16 products: q̂ and dO from the tile's first row (rows and row_pairs
+/// forms), k̂ and V from the block's first key (rows_transposed, ld ldt, and row_pairs forms).
+/// P and dS are formed in fp32 and rounded for their products into `packed` (scratch, rows ×
+/// cols words).
+void lgk_tile_backward_bf16(const lgk_ops *ops, const lgk_tile_shape *shape, const void *q_rows, const void *q_pairs,
+                            const void *k_t, const void *k_pairs, const void *v_t, int64_t ldt, const void *d_o_rows,
+                            const void *d_o_pairs, const float *lse, const float *delta, float *d_q, int64_t lddq,
+                            float beta_q, float *d_k, float *d_v, float beta_kv, float *p, float *ds, void *packed);
 
 #endif

@@ -37,6 +37,9 @@ static void flash_backward_tile(const void *params, int64_t tile, float *scratch
 
   float *p = lgk_carve(&scratch, br * bc);
   float *ds = lgk_carve(&scratch, br * bc);
+  float *packed = pr->bf16 ? lgk_carve(&scratch, br * bc) : NULL;
+  const int64_t w = lgk_ops_bf16_native(pr->ops) ? 2 : 1, words = offset / w;  // the packed forms' offsets
+  const lgk_bf16_heads *bf = pr->bf16;
   // Causal: the group's first key block is `group`, so rows above its first query block never
   // receive a contribution (and the reduction does not read them).
   const int64_t first_row = LGK_MAX(panel0, heads->causal ? (group * bc) / br * br : 0);
@@ -57,16 +60,27 @@ static void flash_backward_tile(const void *params, int64_t tile, float *scratch
     for (int64_t qb = LGK_MAX(first_block, first_panel_block); qb < end_panel_block; qb++) {
       const int64_t row0 = qb * br;
       const lgk_tile_shape shape = {LGK_MIN(br, length - row0), bc, hs, row0, key0, visible, heads->causal};
-      lgk_tile_backward(pr->ops, &shape, q + row0 * hs, hs, k_t + key0, lp, k + key0 * hs, hs, v_t + key0, lp,
-                        d_o + row0 * hs, hs, lse + row0, delta + row0, d_q + row0 * hs, hs, 1.0f, d_k_out, d_v_out,
-                        qb == first_block ? 0.0f : 1.0f, p, ds);
+      const float beta_kv = qb == first_block ? 0.0f : 1.0f;
+      if (bf) {
+        lgk_tile_backward_bf16(
+            pr->ops, &shape, (const uint32_t *)bf->q_rows + words + row0 * (hs / w),
+            (const uint32_t *)bf->q_row_pairs + words + row0 / w * hs, (const uint32_t *)bf->k_rows_t + words + key0 * (hs / w),
+            (const uint32_t *)bf->k_row_pairs + words + key0 / w * hs, (const uint32_t *)bf->v_rows_t + words + key0 * (hs / w), bc,
+            (const uint32_t *)bf->d_o_rows + words + row0 * (hs / w),
+            (const uint32_t *)bf->d_o_row_pairs + words + row0 / w * hs, lse + row0, delta + row0, d_q + row0 * hs, hs,
+            1.0f, d_k_out, d_v_out, beta_kv, p, ds, packed);
+      } else {
+        lgk_tile_backward(pr->ops, &shape, q + row0 * hs, hs, k_t + key0, lp, k + key0 * hs, hs, v_t + key0, lp,
+                          d_o + row0 * hs, hs, lse + row0, delta + row0, d_q + row0 * hs, hs, 1.0f, d_k_out, d_v_out,
+                          beta_kv, p, ds);
+      }
     }
   }
 }
 
 lgk_phase lgk_flash_backward_phase(const lgk_flash_backward_params *pr) {
   const int64_t br = pr->query_block, bc = pr->key_block;
-  const int64_t scratch = 2 * lgk_piece(br * bc);
+  const int64_t scratch = (pr->bf16 ? 3 : 2) * lgk_piece(br * bc);
   return lgk_make_phase("flash backward", flash_backward_tile, lgk_pairs(&pr->heads.layout) * pr->key_groups,
                         scratch, pr);
 }

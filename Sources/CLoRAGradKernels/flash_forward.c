@@ -28,14 +28,23 @@ static void flash_forward_tile(const void *params, int64_t tile, float *scratch)
   float *o = lgk_carve(&scratch, rows * hs);
   float *row_max = lgk_carve(&scratch, rows);
   float *row_sum = lgk_carve(&scratch, rows);
+  float *p_rows = pr->bf16 ? lgk_carve(&scratch, rows * bc) : NULL;
   lgk_zero(o, rows * hs);
   lgk_zero(row_sum, rows);
   for (int64_t i = 0; i < rows; i++) row_max[i] = -INFINITY;
 
   for (int64_t key0 = 0; key0 < key_end; key0 += bc) {
     const lgk_tile_shape shape = {rows, bc, hs, row0, key0, visible, heads->causal};
-    lgk_tile_forward_online(pr->ops, &shape, heads->q + offset + row0 * hs, hs, heads->k_t + offset + key0, lp,
-                            heads->v + offset + key0 * hs, hs, s, row_max, row_sum, o);
+    if (pr->bf16) {
+      // Word offsets in the packed forms (w elements of the paired dimension per word).
+      const int64_t w = lgk_ops_bf16_native(pr->ops) ? 2 : 1, packed = offset / w;
+      const uint32_t *q = pr->bf16->q_rows, *k_t = pr->bf16->k_rows_t, *v = pr->bf16->v_row_pairs;
+      lgk_tile_forward_online_bf16(pr->ops, &shape, q + packed + row0 * (hs / w), k_t + packed + key0 * (hs / w), bc,
+                                   v + packed + key0 / w * hs, s, p_rows, row_max, row_sum, o);
+    } else {
+      lgk_tile_forward_online(pr->ops, &shape, heads->q + offset + row0 * hs, hs, heads->k_t + offset + key0, lp,
+                              heads->v + offset + key0 * hs, hs, s, row_max, row_sum, o);
+    }
   }
 
   float *out = pr->o + offset + row0 * hs;
@@ -49,7 +58,7 @@ static void flash_forward_tile(const void *params, int64_t tile, float *scratch)
 
 lgk_phase lgk_flash_forward_phase(const lgk_flash_forward_params *pr) {
   const int64_t br = pr->query_block, bc = pr->key_block, hs = pr->heads.layout.head_stride;
-  const int64_t scratch = lgk_piece(br * bc) + lgk_piece(br * hs) + 2 * lgk_piece(br);
+  const int64_t scratch = (pr->bf16 ? 2 : 1) * lgk_piece(br * bc) + lgk_piece(br * hs) + 2 * lgk_piece(br);
   return lgk_make_phase("flash forward", flash_forward_tile, lgk_pairs(&pr->heads.layout) * query_blocks(pr),
                         scratch, pr);
 }

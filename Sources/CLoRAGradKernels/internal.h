@@ -11,6 +11,7 @@
 #define LGK_X86 1
 #define LGK_TARGET_AVX512 __attribute__((target("avx512f,avx2,fma")))
 #define LGK_TARGET_AVX2 __attribute__((target("avx2,fma")))
+#define LGK_TARGET_AVX512BF16 __attribute__((target("avx512f,avx512bw,avx512bf16,avx2,fma")))
 #else
 #define LGK_X86 0
 #endif

@@ -4,7 +4,7 @@
 
 #include "ops.h"
 
-#define LGK_TABLE(ISA, S)                                                                      \
+#define LGK_TABLE(ISA, S, BF16)                                                                \
   const lgk_ops lgk_ops_##S = {ISA,                                                            \
                                lgk_sgemm_##S,                                                  \
                                lgk_row_max_##S,                                                \
@@ -13,17 +13,30 @@
                                lgk_row_scale_##S,                                              \
                                lgk_exp_##S,                                                    \
                                lgk_features_##S,                                               \
-                               lgk_weigh_##S};
+                               lgk_weigh_##S,                                                  \
+                               BF16,                                                           \
+                               lgk_bf16_pack_rows_##S,                                         \
+                               lgk_bf16_pack_row_pairs_##S};
 
-LGK_TABLE(lgk_isa_portable, portable)
+LGK_TABLE(lgk_isa_portable, portable, NULL)
 #if LGK_X86
-LGK_TABLE(lgk_isa_avx2_fma, avx2)
-LGK_TABLE(lgk_isa_avx512f, avx512)
+LGK_TABLE(lgk_isa_avx2_fma, avx2, NULL)
+LGK_TABLE(lgk_isa_avx512f, avx512, NULL)
+// The fp32 operations of avx512f (the same bits), plus the bf16 dot product.
+const lgk_ops lgk_ops_avx512bf16 = {lgk_isa_avx512bf16,         lgk_sgemm_avx512,
+                                    lgk_row_max_avx512,         lgk_row_exp_shifted_avx512,
+                                    lgk_row_softmax_backward_avx512, lgk_row_scale_avx512,
+                                    lgk_exp_avx512,             lgk_features_avx512,
+                                    lgk_weigh_avx512,           lgk_bf16_gemm_avx512bf16,
+                                    lgk_bf16_pack_rows_avx512bf16, lgk_bf16_pack_row_pairs_avx512bf16};
 #endif
 
 static lgk_isa detect(void) {
 #if LGK_X86
   __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512bf16") &&
+      __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    return lgk_isa_avx512bf16;
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2") &&
       __builtin_cpu_supports("fma"))
     return lgk_isa_avx512f;
@@ -44,6 +57,7 @@ lgk_isa lgk_isa_detected(void) {
 
 const char *lgk_isa_name(lgk_isa isa) {
   switch (isa) {
+    case lgk_isa_avx512bf16: return "avx512f+bf16";
     case lgk_isa_avx512f: return "avx512f";
     case lgk_isa_avx2_fma: return "avx2+fma";
     default: return "portable";
@@ -53,6 +67,7 @@ const char *lgk_isa_name(lgk_isa isa) {
 const lgk_ops *lgk_ops_for(lgk_isa isa) {
   lgk_isa usable = isa > lgk_isa_detected() ? lgk_isa_detected() : isa;
 #if LGK_X86
+  if (usable == lgk_isa_avx512bf16) return &lgk_ops_avx512bf16;
   if (usable == lgk_isa_avx512f) return &lgk_ops_avx512;
   if (usable == lgk_isa_avx2_fma) return &lgk_ops_avx2;
 #endif
@@ -65,6 +80,17 @@ void lgk_sgemm(const lgk_ops *ops, int64_t m, int64_t n, int64_t k, float alpha,
                int64_t rsa, int64_t csa, const float *b, int64_t ldb, float beta, float *c,
                int64_t ldc) {
   ops->sgemm(m, n, k, alpha, a, rsa, csa, b, ldb, beta, c, ldc);
+}
+
+int lgk_ops_bf16_native(const lgk_ops *ops) { return ops->bf16_gemm != NULL; }
+
+void lgk_bf16_gemm(const lgk_ops *ops, int64_t m, int64_t n, int64_t k, const void *a, int64_t rsa,
+                   int64_t csa, const void *b, int64_t ldb, float beta, float *c, int64_t ldc) {
+  const int64_t pairs = (k + 1) / 2;
+  if (ops->bf16_gemm)
+    ops->bf16_gemm(m, n, pairs, (const uint32_t *)a, rsa, csa, (const uint32_t *)b, ldb, beta, c, ldc);
+  else
+    ops->sgemm(m, n, 2 * pairs, 1.0f, (const float *)a, rsa, csa, (const float *)b, ldb, beta, c, ldc);
 }
 
 void lgk_exp(const lgk_ops *ops, int64_t n, const float *x, float *y) { ops->exp(n, x, y); }

@@ -27,12 +27,21 @@ struct lgk_ops {
                    const int32_t *parent, const int32_t *variable, float *out, int64_t ldo);
   /// out[m·ldo + r] ← weight_m · out[m·ldo + r].
   void (*weigh)(int64_t rows, int64_t count, const float *weight, float *out, int64_t ldo);
+  /// C = A·B + beta·C over words of bf16 pairs, k_pairs of them per dot product (vdpbf16ps);
+  /// NULL where the instruction set has no bf16 dot product (the fp32 kernels stand in).
+  void (*bf16_gemm)(int64_t m, int64_t n, int64_t k_pairs, const uint32_t *a, int64_t rsa, int64_t csa,
+                    const uint32_t *b, int64_t ldb, float beta, float *c, int64_t ldc);
+  /// The `rows` form of a rows × cols block (lgk_exact.h; native pairs when bf16_gemm is set).
+  void (*bf16_pack_rows)(int64_t rows, int64_t cols, const float *m, int64_t ldm, void *out, int64_t ldo);
+  /// The `row_pairs` form of a rows × cols block.
+  void (*bf16_pack_row_pairs)(int64_t rows, int64_t cols, const float *m, int64_t ldm, void *out, int64_t ldo);
 };
 
 extern const lgk_ops lgk_ops_portable;
 #if LGK_X86
 extern const lgk_ops lgk_ops_avx2;
 extern const lgk_ops lgk_ops_avx512;
+extern const lgk_ops lgk_ops_avx512bf16;
 #endif
 
 // The per-instruction-set pieces the tables are made of, named <operation>_<isa> so that
@@ -49,12 +58,27 @@ extern const lgk_ops lgk_ops_avx512;
   void lgk_features_##S(int64_t rows, const float *x_t, int64_t ldx, int64_t count,             \
                         const int32_t *parent, const int32_t *variable, float *out,             \
                         int64_t ldo);                                                           \
-  void lgk_weigh_##S(int64_t rows, int64_t count, const float *weight, float *out, int64_t ldo);
+  void lgk_weigh_##S(int64_t rows, int64_t count, const float *weight, float *out, int64_t ldo);   \
+  void lgk_bf16_pack_rows_##S(int64_t rows, int64_t cols, const float *m, int64_t ldm, void *out,  \
+                              int64_t ldo);                                                      \
+  void lgk_bf16_pack_row_pairs_##S(int64_t rows, int64_t cols, const float *m, int64_t ldm,        \
+                                   void *out, int64_t ldo);
 
 LGK_DECLARE_ISA(portable)
 #if LGK_X86
 LGK_DECLARE_ISA(avx2)
 LGK_DECLARE_ISA(avx512)
+#endif
+
+/// The bf16 pair product in plain C (the meaning of the native kernel, and its column tail).
+void lgk_bf16_gemm_portable(int64_t m, int64_t n, int64_t k_pairs, const uint32_t *a, int64_t rsa, int64_t csa,
+                            const uint32_t *b, int64_t ldb, float beta, float *c, int64_t ldc);
+#if LGK_X86
+void lgk_bf16_pack_rows_avx512bf16(int64_t rows, int64_t cols, const float *m, int64_t ldm, void *out, int64_t ldo);
+void lgk_bf16_pack_row_pairs_avx512bf16(int64_t rows, int64_t cols, const float *m, int64_t ldm, void *out,
+                                        int64_t ldo);
+void lgk_bf16_gemm_avx512bf16(int64_t m, int64_t n, int64_t k_pairs, const uint32_t *a, int64_t rsa, int64_t csa,
+                              const uint32_t *b, int64_t ldb, float beta, float *c, int64_t ldc);
 #endif
 
 #endif

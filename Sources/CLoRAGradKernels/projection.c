@@ -46,9 +46,11 @@ static void projection_tile(const void *params, int64_t tile, float *scratch) {
         float *out = dst + (row0 + i) * hs;
         for (int64_t c = 0; c < h; c++) out[c] = row[c] * scale;
         for (int64_t c = h; c < hs; c++) out[c] = 0.0f;
-        if (dst_t)
-          for (int64_t c = 0; c < hs; c++) dst_t[c * lp + row0 + i] = out[c];
       }
+      // The transpose column by column, so each write is a run of the block's rows.
+      if (dst_t)
+        for (int64_t c = 0; c < hs; c++)
+          for (int64_t i = 0; i < rows; i++) dst_t[c * lp + row0 + i] = dst[(row0 + i) * hs + c];
       if (last) {
         lgk_zero(dst + layout->length * hs, (lp - layout->length) * hs);
         if (dst_t)

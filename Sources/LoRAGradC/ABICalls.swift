@@ -82,7 +82,7 @@ public func lgrBackward(
     }
     if let gradX, let input = gradients.input { try ABIArrays.copy(input, to: gradX, "grad_x") }
     if let report {
-      var object = JSONObject([("path", .string(gradients.path.rawValue))])
+      var object = JSONObject([("path", .string(gradients.path.rawValue)), ("precision", .string(gradients.precision.name))])
       if let bounds = gradients.errorBounds { object.append("gradient_error_bound", .object(RegimeJSON.gradientBounds(bounds))) }
       report.pointee = try ABIArrays.string(object.description)
     }
@@ -99,7 +99,9 @@ public func lgrSavedReport(
     json.pointee = nil
     let state = try SavedHandle.from(saved)
     let forward = state.forward
-    var object = JSONObject([("method", .string(state.method.name)), ("path", .string(forward.path.rawValue))])
+    var object = JSONObject([
+      ("method", .string(state.method.name)), ("path", .string(forward.path.rawValue)), ("precision", .string(forward.precision.name)),
+    ])
     let tolerance: Double
     switch state.method {
     case .polynomial(let settings), .auto(let settings): tolerance = settings.tolerance

@@ -61,12 +61,16 @@ struct ABIOptions {
     guard value.abi_version == LGR_ABI_VERSION else {
       throw ABIFailure.invalid("options.abi_version", "LGR_ABI_VERSION = \(LGR_ABI_VERSION) (use lgr_options_init)", "\(value.abi_version)")
     }
-    guard value.precision == Int32(LGR_PRECISION_FLOAT32.rawValue) else {
-      if value.precision == Int32(LGR_PRECISION_BFLOAT16.rawValue) {
-        throw ABIFailure(
-          status: LGR_UNSUPPORTED, message: "unsupported option options.precision: bfloat16 is not implemented in this version; use LGR_PRECISION_FLOAT32")
-      }
-      throw ABIFailure.invalid("options.precision", "LGR_PRECISION_FLOAT32 (0)", "\(value.precision)")
+    let precision: ExactPrecision
+    switch value.precision {
+    case Int32(LGR_PRECISION_FLOAT32.rawValue): precision = .float32
+    case Int32(LGR_PRECISION_BFLOAT16.rawValue): precision = .bfloat16
+    default: throw ABIFailure.invalid("options.precision", "LGR_PRECISION_FLOAT32 (0) or LGR_PRECISION_BFLOAT16 (1)", "\(value.precision)")
+    }
+    guard precision == .float32 || value.method == Int32(LGR_METHOD_EXACT.rawValue) else {
+      throw ABIFailure.invalid(
+        "options.precision", "LGR_PRECISION_FLOAT32 with this method (bfloat16 is for LGR_METHOD_EXACT; the polynomial path and its bound are float32)",
+        "LGR_PRECISION_BFLOAT16")
     }
     guard value.threads >= 1, value.threads <= Self.maximumThreads else {
       throw ABIFailure.invalid("options.threads", "a thread count in 1…\(Self.maximumThreads)", "\(value.threads)")
@@ -82,7 +86,7 @@ struct ABIOptions {
     let tolerance = value.tolerance
     let settings = PolynomialSettings(tolerance: tolerance)
     switch value.method {
-    case Int32(LGR_METHOD_EXACT.rawValue): method = .exact
+    case Int32(LGR_METHOD_EXACT.rawValue): method = .exact(FlashTiling(precision: precision))
     case Int32(LGR_METHOD_POLY.rawValue): method = .polynomial(settings)
     case Int32(LGR_METHOD_AUTO.rawValue): method = .auto(settings)
     case Int32(LGR_METHOD_REFERENCE.rawValue): method = .reference

@@ -33,7 +33,7 @@ public struct ExecutionArguments {
   }
 }
 
-/// `--method exact|poly|auto|reference --tol ε --check S`: how attention is computed.
+/// `--method exact|poly|auto|reference --tol ε --check S --precision float32|bf16`: how attention is computed.
 public struct MethodArguments {
   /// The method chosen.
   public let method: AttentionMethod
@@ -46,6 +46,9 @@ public struct MethodArguments {
                            auto (the cheaper path that meets ε) | reference (Float64, L ≤ 16384)
       --tol ε              tolerance of the polynomial path, in (0, 1) (default 1e-3)
       --check S            poly: sample S query rows and report the observed error of P̃ and O
+      --precision P        exact: float32 (default) | bf16 (q, k, v, P, dO, dS rounded to bfloat16 for
+                           the products, Float32 accumulation; native with avx512f+bf16); the
+                           polynomial path is Float32 only (its bound is for Float32)
     """
 
   /// Parses the options.
@@ -54,11 +57,18 @@ public struct MethodArguments {
     tolerance = try ToleranceOption.parse(&arguments)
     let checkRows = try arguments.integer("--check", default: 0, in: 0...1_000_000)
     let settings = PolynomialSettings(tolerance: tolerance, checkRows: checkRows)
+    let precisionName = try arguments.choice("--precision", default: "float32", from: ["float32", "fp32", "bf16", "bfloat16"])
+    let precision = ExactPrecision(name: precisionName)!
+    guard precision == .float32 || name == "exact" else {
+      throw LoRAGradError.invalidArgument(
+        argument: "--precision", expected: "float32 with --method \(name) (bf16 is for the exact path; the polynomial path and its bound are Float32)",
+        given: precisionName)
+    }
     switch name {
     case "poly": method = .polynomial(settings)
     case "auto": method = .auto(settings)
     case "reference": method = .reference
-    default: method = .exact
+    default: method = .exact(FlashTiling(precision: precision))
     }
   }
 }

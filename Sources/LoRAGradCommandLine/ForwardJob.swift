@@ -32,7 +32,8 @@ public enum ForwardJob {
       [(ProblemFiles.name(.output), NumPyArray.encode(result.output)), (ProblemFiles.name(.logSumExp), NumPyArray.encode(result.logSumExp))],
       into: output)
     var summary = JSONObject([
-      ("method", .string(method.method.name)), ("path", .string(result.path.rawValue)), ("seconds", .double(seconds)),
+      ("method", .string(method.method.name)), ("path", .string(result.path.rawValue)),
+      ("precision", .string((result.path == .exact ? method.method.precision : ExactPrecision.float32).name)), ("seconds", .double(seconds)),
     ])
     RegimeJSON.appendExecution(execution.options, to: &summary)
     if group.ranks > 1 { summary.append("ranks", .int(group.ranks)) }

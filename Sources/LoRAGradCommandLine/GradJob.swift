@@ -43,6 +43,7 @@ public enum GradJob {
       ("loss", result.loss.map { .double($0) } ?? .null),
       ("method", .string(method.method.name)),
       ("path", .string(result.path.rawValue)),
+      ("precision", .string(result.precision.name)),
       ("seconds", .double(seconds)),
     ])
     RegimeJSON.appendExecution(execution.options, to: &summary)

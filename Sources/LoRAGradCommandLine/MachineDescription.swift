@@ -7,7 +7,7 @@ import LoRAGrad
 public struct MachineDescription: Sendable {
   /// "AMD EPYC 9R14 (AuthenticAMD family 25 model 17)", or "unknown CPU".
   public let processor: String
-  /// "avx512f", "avx2+fma" or "portable", plus "+avx512_bf16" when the CPU has it.
+  /// "avx512f+bf16", "avx512f", "avx2+fma" or "portable": the widest kernels this CPU runs.
   public let vectorClass: String
 
   /// This machine.
@@ -25,9 +25,7 @@ public struct MachineDescription: Sendable {
     let name = fields["model name"] ?? "unknown CPU"
     let identity = [fields["vendor_id"], fields["cpu family"].map { "family \($0)" }, fields["model"].map { "model \($0)" }]
       .compactMap { $0 }.joined(separator: " ")
-    let flags = Set((fields["flags"] ?? "").split(separator: " ").map(String.init))
-    let bf16 = flags.contains("avx512_bf16") ? "+avx512_bf16" : ""
-    return MachineDescription(
-      processor: identity.isEmpty ? name : "\(name) (\(identity))", vectorClass: KernelInstructionSet.detected.rawValue + bf16)
+    // The kernels' class names bf16 itself (avx512f+bf16) when the CPU has the instructions.
+    return MachineDescription(processor: identity.isEmpty ? name : "\(name) (\(identity))", vectorClass: KernelInstructionSet.detected.rawValue)
   }
 }

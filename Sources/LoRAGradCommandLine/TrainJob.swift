@@ -145,7 +145,7 @@ public enum TrainJob {
     var summary = JSONObject([
       ("steps", .int(run.step)), ("steps_this_run", .int(run.step - start)), ("resumed_at", resume ? .int(start) : .null),
       ("optimizer", .string(kind.rawValue)), ("lr", .double(learningRate)), ("batch", batch.map { .int($0) } ?? .null),
-      ("method", .string(method.method.name)),
+      ("method", .string(method.method.name)), ("precision", .string(method.method.precision.name)),
       ("first_loss", run.history.first.map { .double($0.loss) } ?? .null), ("last_step_loss", run.history.last.map { .double($0.loss) } ?? .null),
       ("final_loss", .double(finalLoss)),
       ("paths", .object(JSONObject(AttentionPath.allCases.compactMap { path in

@@ -134,6 +134,7 @@ public enum TrainingCheckpoint {
     ])
     switch settings.method {
     case .polynomial(let p), .auto(let p): object.append("--tol", .double(p.tolerance))
+    case .exact(let tiling) where tiling.precision != .float32: object.append("--precision", .string(tiling.precision.name))
     default: break
     }
     return object

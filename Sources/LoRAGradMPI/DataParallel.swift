@@ -61,7 +61,9 @@ public enum DataParallel {
       let rows = try job.allGather(local?.input?.scalars ?? [])
       input = Tensor(checkedShape: problem.inputs.shape, scalars: rows.flatMap { $0 })
     }
-    return Gradients(loss: loss, adapters: adapters, input: input, path: path)
+    var result = Gradients(loss: loss, adapters: adapters, input: input, path: path)
+    if case let .exact(tiling) = chosen, path == .exact { result.precision = tiling.precision }
+    return result
   }
 
   /// Z and lse [N, H, L] of the whole batch: each rank runs the layer on its sequences, and the

@@ -4,7 +4,8 @@ import LoRAGradCommandLine
 /// `loragrad profile`: one path in a steady-state loop, for `perf record` to sample.
 enum ProfileCommand {
   static let help = """
-    usage: loragrad profile [--method exact|poly] [--causal] [--seconds S] [--length L] [--threads N] [--backend B] [--isa I]
+    usage: loragrad profile [--method exact|poly] [--precision float32|bf16] [--causal] [--seconds S] [--length L]
+                            [--threads N] [--backend B] [--isa I]
 
     Runs one path (forward and backward) over and over on an embedded problem for S seconds
     (default 10) so that `perf record -e cpu-clock -g -- loragrad profile …` samples its steady
@@ -15,6 +16,8 @@ enum ProfileCommand {
 
     options:
       --method M           exact (default) or poly
+      --precision P        exact: float32 (default) or bf16 (its share is of the bf16 pair product's
+                           roof where the kernels multiply bf16 natively)
       --causal             the causal mask
       --seconds S          how long to loop (default 10)
       --length L           sequence length (default 4096 for exact, 65536 for poly)
@@ -26,11 +29,15 @@ enum ProfileCommand {
     let causal = arguments.flag("--causal")
     let duration = try arguments.number("--seconds", default: 10, expected: "a number of seconds > 0") { $0 > 0 && $0.isFinite }
     let length = try arguments.integer("--length", default: method == "exact" ? 4096 : 65536, in: 1...1 << 24)
+    let precision = ExactPrecision(name: try arguments.choice("--precision", default: "float32", from: ["float32", "bf16"]))!
+    guard precision == .float32 || method == "exact" else {
+      throw LoRAGradError.invalidArgument(argument: "--precision", expected: "float32 with --method poly (bf16 is for the exact path)", given: "bf16")
+    }
     let execution = try ExecutionArguments(&arguments)
     try arguments.finish()
     let problem = method == "exact"
       ? try DemoProblems.exact(length: length, causal: causal) : try DemoProblems.polynomial(length: length, causal: causal)
-    let chosen: AttentionMethod = method == "exact" ? .exact : .polynomial(tolerance: 1e-3)
+    let chosen: AttentionMethod = method == "exact" ? .exact(FlashTiling(precision: precision)) : .polynomial(tolerance: 1e-3)
     var iterations = 0
     var elapsed = 0.0
     while elapsed < duration {
@@ -38,13 +45,16 @@ enum ProfileCommand {
       iterations += 1
     }
     let perIteration = elapsed / Double(iterations)
-    var line = "profile \(method)\(causal ? " causal" : ""): \(iterations) iterations, \(formatted(perIteration, digits: 4)) s each, \(execution.options.parallelism)"
+    var line = "profile \(method)\(precision == .bfloat16 ? " bf16" : "")\(causal ? " causal" : ""): \(iterations) iterations, \(formatted(perIteration, digits: 4)) s each, \(execution.options.parallelism)"
     if method == "exact" {
       // The rate as a share of this machine's SGEMM roof with the same kernels and threads, measured after the loop.
       let rate = CostModel.exactFlops(problem.shape) / perIteration / 1e9
-      let roof = try SGEMMRoof.measure(instructionSet: execution.options.instructionSet, threads: execution.options.parallelism.threads)
+      let isa = execution.options.instructionSet
+      let roof = try SGEMMRoof.measure(
+        instructionSet: isa, threads: execution.options.parallelism.threads,
+        precision: precision == .bfloat16 && isa.multipliesBFloat16 ? .bfloat16 : .float32)
       line += ", \(formatted(rate, digits: 4)) GFLOP/s = \(formatted(100 * rate / roof.gflops, digits: 3))% of the \(formatted(roof.gflops, digits: 4)) GFLOP/s "
-        + "SGEMM roof of our \(roof.instructionSet.rawValue) kernels (\(MachineDescription.current.processor), \(MachineDescription.current.vectorClass))"
+        + "\(roof.precision == .bfloat16 ? "bf16 pair product" : "SGEMM") roof of our \(roof.instructionSet.rawValue) kernels (\(MachineDescription.current.processor), \(MachineDescription.current.vectorClass))"
     }
     standardError(line)
   }

@@ -3,6 +3,7 @@ import Foundation
 import FoundationXML
 #endif
 import XCTest
+import LoRAGrad
 
 /// The `loragrad-bench` executable end to end on tiny sweeps (the real sweeps belong to the
 /// benchmark runs, not to the tests): help, bad options, and the CSV and SVG files it writes.
@@ -106,9 +107,10 @@ final class BenchCommandLineTests: XCTestCase {
     XCTAssertTrue(outcome.standardOutput.contains("machine: "), outcome.standardOutput)
     XCTAssertTrue(outcome.standardOutput.contains("not measured"), outcome.standardOutput)
     let rows = try csvRows(directory + "/roof.csv")
-    XCTAssertEqual(rows.first, ["processor", "vector_class", "kernels", "threads", "gflops", "size"])
-    XCTAssertEqual(rows.dropFirst().map { $0[2] }, ["portable", "avx2+fma", "avx512f"].filter { name in outcome.standardOutput.contains(name) })
-    for row in rows.dropFirst() { XCTAssertGreaterThan(Double(row[4]) ?? 0, 0, "\(row)") }
+    XCTAssertEqual(rows.first, ["processor", "vector_class", "kernels", "precision", "threads", "gflops", "size"])
+    XCTAssertEqual(rows.dropFirst().map { $0[2] }, KernelInstructionSet.available.map(\.rawValue))
+    XCTAssertEqual(rows.dropFirst().map { $0[3] }, KernelInstructionSet.available.map { $0.multipliesBFloat16 ? "bf16" : "float32" })
+    for row in rows.dropFirst() { XCTAssertGreaterThan(Double(row[5]) ?? 0, 0, "\(row)") }
   }
 
   /// The training sweep on a tiny problem: one CSV row per step, both charts, the two runs close.

@@ -63,7 +63,7 @@ final class CABITests: XCTestCase {
   }
 
   /// forward and backward through the C ABI give the Swift API's bits: each feature alone and all
-  /// together, exact and polynomial, with and without dX.
+  /// together, exact (float32 and bf16) and polynomial, with and without dX.
   func testSameBitsAsTheSwiftAPI() throws {
     for features in LayerFeatures.each {
       let problem = try AttentionProblem.synthetic(features, sequences: 2, length: 45, width: 12, heads: 2, loraRank: 3, normBound: 0.5, seed: 71)
@@ -71,11 +71,16 @@ final class CABITests: XCTestCase {
       let dz = try Tensor(shape: problem.inputs.shape, scalars: problem.inputs.scalars.enumerated().map { Float(($0.offset % 7) - 3) * 0.1 })
       let handle = try create(layer)
       defer { lgr_layer_destroy(handle) }
-      for (method, swiftMethod) in [(LGR_METHOD_EXACT, AttentionMethod.exact), (LGR_METHOD_POLY, .polynomial(tolerance: 1e-3))] {
+      let calls = [
+        (LGR_METHOD_EXACT, LGR_PRECISION_FLOAT32, AttentionMethod.exact), (LGR_METHOD_EXACT, LGR_PRECISION_BFLOAT16, .exact(.bfloat16)),
+        (LGR_METHOD_POLY, LGR_PRECISION_FLOAT32, .polynomial(tolerance: 1e-3)),
+      ]
+      for (method, precision, swiftMethod) in calls {
         let swiftOptions = ExecutionOptions.dispatch(threads: 2)
         let expected = try layer.forward(problem.inputs, keyLengths: problem.keyLengths, method: swiftMethod, options: swiftOptions)
         let expectedGradients = try layer.backward(problem.inputs, saved: expected, upstream: dz, options: swiftOptions)
         var callOptions = options(method)
+        callOptions.precision = Int32(precision.rawValue)
         let (n, l) = (Int64(problem.inputs.shape[0]), Int64(problem.inputs.shape[1]))
         var z = [Float](repeating: .nan, count: problem.inputs.count)
         var lse = [Float](repeating: .nan, count: expected.logSumExp.count)
@@ -101,6 +106,7 @@ final class CABITests: XCTestCase {
         let reportText = report.map { String(cString: $0) } ?? ""
         lgr_string_free(report)
         XCTAssertTrue(reportText.contains("\"path\":\"\(expected.path.rawValue)\""), reportText)
+        XCTAssertTrue(reportText.contains("\"precision\":\"\(swiftMethod.precision.name)\""), reportText)
         XCTAssertEqual(gradX, expectedGradients.input!.scalars, "\(features) \(swiftMethod.name) dX")
         for (index, projection) in Projection.allCases.enumerated() {
           XCTAssertEqual(Array(UnsafeBufferPointer(start: gradA[index], count: r * d)), expectedGradients.adapters[projection]!.a.scalars, "\(features) ∂A_\(projection.rawValue)")
@@ -183,7 +189,11 @@ final class CABITests: XCTestCase {
       XCTAssertEqual(result, status, message(error), line: line)
       XCTAssertTrue(message(error).contains(words), "\(message(error)) lacks \(words)", line: line)
     }
-    expectForward(LGR_UNSUPPORTED, "bfloat16") { $0.precision = Int32(LGR_PRECISION_BFLOAT16.rawValue) }
+    expectForward(LGR_INVALID_ARGUMENT, "LGR_METHOD_EXACT") {
+      $0.precision = Int32(LGR_PRECISION_BFLOAT16.rawValue)
+      $0.method = Int32(LGR_METHOD_POLY.rawValue)
+    }
+    expectForward(LGR_INVALID_ARGUMENT, "options.precision") { $0.precision = 2 }
     expectForward(LGR_INVALID_ARGUMENT, "options.threads") { $0.threads = 0 }
     expectForward(LGR_INVALID_ARGUMENT, "options.backend") { $0.backend = 7 }
     expectForward(LGR_INVALID_ARGUMENT, "options.method") { $0.method = -1 }

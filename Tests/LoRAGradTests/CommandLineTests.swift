@@ -38,6 +38,16 @@ final class CommandLineTests: XCTestCase {
     assertWithinRoundingModel(written, reference, problem: problem)
     let files = try FileManager.default.contentsOfDirectory(atPath: output).sorted()
     XCTAssertEqual(files, ["grad_lora_a_q.npy", "grad_lora_a_v.npy", "grad_lora_b_q.npy", "grad_lora_b_v.npy", "grad_x.npy", "loss.npy"])
+    XCTAssertEqual(summary["precision"] as? String, "float32")
+
+    // --precision bf16: the API's bits, reported in the JSON, within the bf16 rounding model.
+    let bf16Output = scratch("bf16")
+    let bf16 = try run(["grad", input, "--out", bf16Output, "--threads", "2", "--precision", "bf16"])
+    XCTAssertEqual(bf16.status, 0, bf16.standardError)
+    XCTAssertEqual(try jsonLine(bf16.standardOutput)["precision"] as? String, "bf16")
+    let bf16Written = try Gradients(directory: bf16Output)
+    assertBitIdentical(bf16Written, try problem.gradients(method: .exact(.bfloat16), options: .dispatch(threads: 2)))
+    assertWithinRoundingModel(bf16Written, reference, problem: problem, precision: .bfloat16)
   }
 
   func testPolynomialMethodReportsTheRegime() throws {
@@ -113,6 +123,9 @@ final class CommandLineTests: XCTestCase {
       (["grad", input], "--out"),
       (["grad", input + "-missing", "--out", output], input + "-missing"),
       (["grad", input, "--out", output, "--frobnicate"], "--frobnicate"),
+      (["grad", input, "--out", output, "--precision", "fp16"], "--precision"),
+      (["grad", input, "--out", output, "--method", "poly", "--precision", "bf16"], "--precision"),
+      (["forward", input, "--out", output, "--method", "auto", "--precision", "bf16"], "--precision"),
       (["transmogrify"], "command"),
     ]
     for (arguments, culprit) in cases {

@@ -100,10 +100,10 @@ func assertBitIdentical(_ a: Gradients, _ b: Gradients, _ message: String = "", 
 @discardableResult
 func assertWithinRoundingModel(
   _ candidate: Gradients, _ reference: Gradients, problem: AttentionProblem, relative given: Double? = nil,
-  _ message: String = "", file: StaticString = #filePath, line: UInt = #line
+  precision: ExactPrecision = .float32, _ message: String = "", file: StaticString = #filePath, line: UInt = #line
 ) -> Double {
-  let relative = given ?? RoundingModel.relativeTolerance(problem)
-  let floors = RoundingModel.cancellationFloor(problem)
+  let relative = given ?? RoundingModel.relativeTolerance(problem, precision: precision)
+  let floors = RoundingModel.cancellationFloor(problem, precision: precision)
   XCTAssertEqual(Set(candidate.adapters.keys), Set(reference.adapters.keys), message, file: file, line: line)
   var pairs: [(TensorRole, Tensor, Tensor)] = []
   if let expected = reference.input {

@@ -14,7 +14,7 @@ OK, INVALID_ARGUMENT, UNSUPPORTED, TOLERANCE_UNREACHABLE, OUT_OF_RANGE, RESOURCE
 # lgr_method, lgr_backend, lgr_precision
 METHODS = {"exact": 0, "poly": 1, "auto": 2, "reference": 3}
 BACKENDS = {"dispatch": 0, "openmp": 1, "serial": 2}
-PRECISIONS = {"float32": 0, "bfloat16": 1}
+PRECISIONS = {"float32": 0, "bfloat16": 1, "bf16": 1}
 
 _float_p = ctypes.POINTER(ctypes.c_float)
 

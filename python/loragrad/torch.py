@@ -28,7 +28,7 @@ class LoRAAttentionFunction(torch.autograd.Function):
                       lengths=config["lengths"], use_rslora=config["use_rslora"])
         x_np = _numpy(x)
         z, saved = layer.forward(x_np, method=config["method"], tol=config["tol"], backend=config["backend"],
-                                 threads=config["threads"])
+                                 threads=config["threads"], precision=config["precision"])
         ctx.layer, ctx.saved, ctx.x = layer, saved, x_np
         ctx.config = config
         ctx.adapted = tuple(adapters)
@@ -55,13 +55,16 @@ class LoRAAttentionFunction(torch.autograd.Function):
 
 
 def lora_attention(x, w_q, w_k, w_v, adapters, heads=1, alpha=None, beta=None, biases=None, causal=False, rope_theta=None,
-                   lengths=None, use_rslora=False, method="exact", tol=1e-3, backend="dispatch", threads=None):
+                   lengths=None, use_rslora=False, method="exact", tol=1e-3, backend="dispatch", threads=None,
+                   precision="float32"):
     """Z for x [N, L, D] or [L, D]: adapters {"q": (A_q [r, D], B_q [D, r]), …} of tensors (PEFT's
-    lora_A.weight, lora_B.weight), biases {"q": b_q, …} or None, weights [D, D] ([out, in])."""
+    lora_A.weight, lora_B.weight), biases {"q": b_q, …} or None, weights [D, D] ([out, in]);
+    precision "bfloat16" rounds the exact path's products to bf16 (fp32 accumulation)."""
     adapters = dict(adapters or {})
     biases = dict(biases or {})
     config = {"heads": heads, "alpha": alpha, "beta": beta, "causal": causal, "rope_theta": rope_theta, "lengths": lengths,
-              "use_rslora": use_rslora, "method": method, "tol": tol, "backend": backend, "threads": threads}
+              "use_rslora": use_rslora, "method": method, "tol": tol, "backend": backend, "threads": threads,
+              "precision": precision}
     pairs = []
     for mu in PROJECTIONS:
         a, b = adapters.get(mu, (None, None))

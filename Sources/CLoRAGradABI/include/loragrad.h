@@ -38,7 +38,7 @@ typedef enum lgr_status {
   LGR_OK = 0,
   /// A null pointer, a bad shape, size or value, or a non-finite input.
   LGR_INVALID_ARGUMENT = 1,
-  /// An option this build cannot honour (bfloat16 precision: not implemented yet).
+  /// An option this build cannot honour (reserved: no option of this version returns it).
   LGR_UNSUPPORTED = 2,
   /// Method poly: no polynomial within the memory budget meets the tolerance (use exact or auto).
   LGR_TOLERANCE_UNREACHABLE = 3,
@@ -95,7 +95,7 @@ typedef enum lgr_backend {
 /// The arithmetic of the exact path's products.
 typedef enum lgr_precision {
   LGR_PRECISION_FLOAT32 = 0,
-  LGR_PRECISION_BFLOAT16 = 1,  ///< not implemented yet: LGR_UNSUPPORTED
+  LGR_PRECISION_BFLOAT16 = 1,  ///< bf16 products, fp32 accumulation (LGR_METHOD_EXACT only; SPEC §2.1)
 } lgr_precision;
 
 /// Per-call options; a NULL `options` argument means the defaults of lgr_options_init.

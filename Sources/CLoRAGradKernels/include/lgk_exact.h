@@ -15,6 +15,41 @@
 extern "C" {
 #endif
 
+/// bfloat16 GEMM operands (SPEC §2.1): q̂, k̂, V and dO rounded to bf16 (round to nearest even,
+/// subnormals to zero) once per call, in the packed forms the products read, and P and dS rounded
+/// the same way once per tile; every product accumulates in fp32. A packed form is a matrix of
+/// 4-byte words whose paired dimension (the inner dimension of the product it enters) is halved
+/// when the operations table is native (lgk_ops_bf16_native: a word holds the bf16 pair
+/// (x_2t, x_2t+1), low half first, as vdpbf16ps reads it), and kept with the two of each pair
+/// swapped otherwise (a float holds one bf16 value, x_2t+1 before x_2t, so that fp32 FMAs take
+/// the products in the instruction's order and give its bits). Per pair, each form of a
+/// padded_length × head_stride source M takes padded_length·head_stride/w words (w = 2 native,
+/// 1 otherwise):
+///   rows:            M as a left operand, paired along its rows (padded_length × head_stride/w);
+///   rows_transposed: that form transposed, so Mᵀ as a right operand, in panels of `panel` keys
+///                    (panel after panel, each head_stride/w × panel, so a key block's operand is
+///                    contiguous: no cache-set conflicts between its rows);
+///   row_pairs:       M as a right operand, paired across rows (padded_length/w × head_stride).
+typedef struct lgk_bf16_heads {
+  const void *q_rows, *q_row_pairs;     ///< q̂ for S = q̂ k̂ᵀ and dk̂ = dSᵀ q̂.
+  const void *k_rows_t, *k_row_pairs;   ///< k̂ for S and dq̂ = dS k̂.
+  const void *v_rows_t, *v_row_pairs;   ///< V for dP = dO Vᵀ and O = P V.
+  const void *d_o_rows, *d_o_row_pairs; ///< dO for dP and dV = Pᵀ dO.
+} lgk_bf16_heads;
+
+/// Packs the bf16 forms of a head view (and of dO) that are not NULL in `packed`: forms of q̂
+/// from `q`, of k̂ from `k`, of V from `v`, of dO from `d_o` (all head-major, padded rows zero).
+typedef struct lgk_bf16_pack_params {
+  const lgk_ops *ops;       ///< Native pairs or swapped floats (lgk_ops_bf16_native).
+  lgk_head_layout layout;
+  int64_t panel;            ///< Keys per panel of the rows_transposed forms (the key block; divides padded_length).
+  const float *q, *k, *v, *d_o;
+  void *q_rows, *q_row_pairs, *k_rows_t, *k_row_pairs, *v_rows_t, *v_row_pairs, *d_o_rows, *d_o_row_pairs;
+} lgk_bf16_pack_params;
+
+/// Tiles: (pair, block of source rows).
+lgk_phase lgk_bf16_pack_phase(const lgk_bf16_pack_params *params);
+
 /// The forward pass: O = softmax(q̂ k̂ᵀ) V and lse_i = log Σ_j exp(q̂_i·k̂_j) over visible keys.
 typedef struct lgk_flash_forward_params {
   const lgk_ops *ops;
@@ -23,6 +58,8 @@ typedef struct lgk_flash_forward_params {
   int64_t key_block;        ///< Rows of a key block (B_c); divides the layout's padded length.
   float *o;                 ///< O, head-major.
   float *lse;               ///< Per pair and row.
+  /// NULL: fp32 products. Else the bf16 forms q_rows, k_rows_t, v_row_pairs of the view.
+  const lgk_bf16_heads *bf16;
 } lgk_flash_forward_params;
 
 /// Tiles: (pair, query block), the longest (causal) first.
@@ -48,6 +85,8 @@ typedef struct lgk_flash_backward_params {
   float *d_q_partials;      ///< key_groups buffers of panel_rows × head_stride, group-major within each pair.
   float *d_k;               ///< dk̂, head-major, accumulated panel after panel (rows of hidden keys: zero).
   float *d_v;               ///< dV, head-major, likewise.
+  /// NULL: fp32 products. Else every bf16 form but v_row_pairs.
+  const lgk_bf16_heads *bf16;
 } lgk_flash_backward_params;
 
 /// Tiles: (pair, key group), for the query rows of one panel. Run for the panels in order, the

@@ -19,6 +19,7 @@ typedef enum lgk_isa {
   lgk_isa_portable = 0,  ///< Plain C, vectorised only by the compiler's baseline (SSE2 on x86-64).
   lgk_isa_avx2_fma = 1,  ///< 256-bit AVX2 with fused multiply-add.
   lgk_isa_avx512f = 2,   ///< 512-bit AVX-512 Foundation.
+  lgk_isa_avx512bf16 = 3,  ///< AVX-512 with the BF16 dot product (vdpbf16ps); fp32 as avx512f.
 } lgk_isa;
 
 /// The operations of one instruction set (opaque to Swift; see ops.h).
@@ -26,7 +27,7 @@ typedef struct lgk_ops lgk_ops;
 
 /// The widest instruction set supported by both the CPU and the build.
 lgk_isa lgk_isa_detected(void);
-/// A short name of the instruction set ("portable", "avx2+fma", "avx512f").
+/// A short name of the instruction set ("portable", "avx2+fma", "avx512f", "avx512f+bf16").
 const char *lgk_isa_name(lgk_isa isa);
 /// The operations table of `isa` (clamped to the detected set: never one the CPU cannot run).
 const lgk_ops *lgk_ops_for(lgk_isa isa);
@@ -39,6 +40,17 @@ lgk_isa lgk_ops_isa(const lgk_ops *ops);
 void lgk_sgemm(const lgk_ops *ops, int64_t m, int64_t n, int64_t k, float alpha,
                const float *a, int64_t rsa, int64_t csa, const float *b, int64_t ldb,
                float beta, float *c, int64_t ldc);
+
+/// C (m×n) = A·B + beta·C for operands in the packed bf16 form of `ops` (lgk_exact.h): k the
+/// inner dimension in elements (odd: one zero pads it), a addressed by 4-byte words
+/// a[i·rsa + w·csa], b row-major in words with row stride ldb, beta ∈ {0, 1}. With vdpbf16ps where
+/// the table has it, else the fp32 kernels on bf16 values: the same bits either way.
+void lgk_bf16_gemm(const lgk_ops *ops, int64_t m, int64_t n, int64_t k, const void *a, int64_t rsa,
+                   int64_t csa, const void *b, int64_t ldb, float beta, float *c, int64_t ldc);
+
+/// Whether the table multiplies bf16 pairs natively (vdpbf16ps): its packed form holds two bf16
+/// per word; otherwise one bf16 value per float, the two of a pair swapped (see lgk_exact.h).
+int lgk_ops_bf16_native(const lgk_ops *ops);
 
 /// y_i = exp(x_i) for n values with the table's vectorised exp (range reduction and a degree-6
 /// polynomial, within a few fp32 ulps on [−87, 88], 0 below).

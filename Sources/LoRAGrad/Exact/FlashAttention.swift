@@ -11,10 +11,12 @@ enum FlashAttention {
   ) throws -> (output: FloatBuffer, logSumExp: FloatBuffer) {
     let output = try FloatBuffer(count: view.bufferFloats, what: "O", zeroed: false)
     let lse = try view.rowBuffer("lse")
+    let bf16 = tiling.precision == .bfloat16 ? try BFloat16Operands(view, keyBlock: tiling.keyBlock, upstream: nil, parallelism: parallelism) : nil
     let parameters = lgk_flash_forward_params(
       ops: view.operations, heads: view.kernelView, query_block: Int64(tiling.queryBlock),
-      key_block: Int64(tiling.keyBlock), o: output.base, lse: lse.base)
-    try parallelism.run(Phase(parameters, retaining: view.buffers + [output, lse], describe: lgk_flash_forward_phase))
+      key_block: Int64(tiling.keyBlock), o: output.base, lse: lse.base, bf16: bf16?.heads.pointer)
+    try parallelism.run(
+      Phase(parameters, retaining: view.buffers + [output, lse] + (bf16?.buffers ?? []), describe: lgk_flash_forward_phase))
     return (output, lse)
   }
 
@@ -28,12 +30,15 @@ enum FlashAttention {
     let pairs = Int(view.layout.sequences * view.layout.heads), hs = Int(view.layout.head_stride)
     let partials = try FloatBuffer(count: pairs * Int(groups) * Int(panelRows) * hs, what: "dq̂ partials", zeroed: false)
     let dQ = try view.headBuffer("dq̂"), dK = try view.headBuffer("dk̂"), dV = try view.headBuffer("dV")
+    let bf16 = tiling.precision == .bfloat16 ? try BFloat16Operands(view, keyBlock: tiling.keyBlock, upstream: dO, parallelism: parallelism) : nil
     for panelRow in stride(from: Int64(0), to: view.layout.length, by: Int(panelRows)) {
       let backward = lgk_flash_backward_params(
         ops: view.operations, heads: view.kernelView, query_block: Int64(tiling.queryBlock),
         key_block: Int64(tiling.keyBlock), key_groups: groups, panel_row: panelRow, panel_rows: panelRows, d_o: dO.pointer,
-        lse: lse.pointer, delta: delta.pointer, d_q_partials: partials.base, d_k: dK.base, d_v: dV.base)
-      try parallelism.run(Phase(backward, retaining: view.buffers + [dO, lse, delta, partials, dK, dV], describe: lgk_flash_backward_phase))
+        lse: lse.pointer, delta: delta.pointer, d_q_partials: partials.base, d_k: dK.base, d_v: dV.base,
+        bf16: bf16?.heads.pointer)
+      try parallelism.run(
+        Phase(backward, retaining: view.buffers + [dO, lse, delta, partials, dK, dV] + (bf16?.buffers ?? []), describe: lgk_flash_backward_phase))
       let reduce = lgk_flash_reduce_dq_params(
         layout: view.layout, causal: view.causal ? 1 : 0, query_block: Int64(tiling.queryBlock), key_block: Int64(tiling.keyBlock),
         key_groups: groups, panel_row: panelRow, panel_rows: panelRows, d_q_partials: partials.pointer, d_q: dQ.base)

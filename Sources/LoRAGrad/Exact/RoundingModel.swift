@@ -15,6 +15,43 @@ enum RoundingModel {
     8 * unitRoundoff * (1 + log2(Double(max(problem.sequenceLength, 1))))
   }
 
+  /// u_b = 2⁻⁸, the unit roundoff of bfloat16.
+  static let bfloat16Roundoff = 0x1p-8
+
+  /// The relative term with bf16 products (`ExactPrecision.bfloat16`): u_b·(3 + A/√h) of each
+  /// gradient's largest entry, plus the Float32 term, with A = max over heads of
+  /// max_i ‖q̂_i‖ · max_j ‖k̂_j‖ (q̂ = √β·Q, k̂ = √β·K, uncentred). Rounding P, V, dO and dS to
+  /// bf16 costs u_b per operand along each chain (the 3); rounding q̂ and k̂ moves logit (i, j) by
+  /// Σ_c of h independent roundings of q̂_ic k̂_jc, so by about u_b·A/√h (at most 2u_b·A, when
+  /// every rounding has the sign of the worst case), and P by the same relative amount. A model,
+  /// not a bound: measured (2026-12-03, every layer feature, L = 1 … 151, A = 2 … 17, every
+  /// instruction set) at 0.09–0.33 of it.
+  static func relativeTolerance(_ problem: AttentionProblem, precision: ExactPrecision) -> Double {
+    guard precision == .bfloat16 else { return relativeTolerance(problem) }
+    let scale = largestLogitScale(problem) / Double(problem.layer.headWidth).squareRoot()
+    return bfloat16Roundoff * (3 + scale) + relativeTolerance(problem)
+  }
+
+  /// A = max over sequences and heads of max_i ‖q̂_i‖ · max_j ‖k̂_j‖, in Float64 (O(N·L·D²)).
+  static func largestLogitScale(_ problem: AttentionProblem) -> Double {
+    let layer = problem.layer
+    let n = problem.batchCount, l = problem.sequenceLength, d = layer.modelWidth, h = layer.headWidth
+    let x = problem.inputs.scalars.map(Double.init)
+    let weights = ReferenceAttention.effectiveWeights(layer, adapters: ReferenceAttention.adapters(of: layer))
+    var largest = 0.0
+    for sequence in 0..<n {
+      let (q, k, _) = ReferenceAttention.projections(layer, rows: Array(x[(sequence * l * d)..<((sequence + 1) * l * d)]), weights: weights)
+      let visible = problem.keyLengths?[sequence] ?? l
+      for head in 0..<layer.heads {
+        func largestNorm(_ m: [Double], rows: Int) -> Double {
+          (0..<rows).map { i in (0..<h).reduce(0.0) { $0 + m[i * d + head * h + $1] * m[i * d + head * h + $1] }.squareRoot() }.max() ?? 0
+        }
+        largest = max(largest, layer.beta * largestNorm(q, rows: l) * largestNorm(k, rows: visible))
+      }
+    }
+    return largest
+  }
+
   /// The absolute rounding floor of the exact path's gradients, entry by entry, from the
   /// cancellation in dS = P ∘ (dP − δ), in Float64 (materialises one L×L P per head, O(N·H·L²·h)
   /// like the reference: for tests and audits).
@@ -28,11 +65,14 @@ enum RoundingModel {
   /// mixes the two halves, |R⁻¹x|_t ≤ |x_t| + |x_{t±h/2}|), then the adapter products and dX with
   /// absolute values. The value gradients do not pass through dS and have no floor. Every Float32
   /// FlashAttention (PyTorch's fused CPU kernel too) shares this floor.
-  static func cancellationFloor(_ problem: AttentionProblem) -> [TensorRole: [Double]] {
+  ///
+  /// With bf16 products, dP = dO Vᵀ takes both operands rounded (2u_b of Σ_c |dO_ic||V_jc|) and δ
+  /// takes the bf16 forward's O (u_b of Σ_c |dO_ic| max_j |V_jc|): γ grows by 4u_b.
+  static func cancellationFloor(_ problem: AttentionProblem, precision: ExactPrecision = .float32) -> [TensorRole: [Double]] {
     let layer = problem.layer
     let n = problem.batchCount, l = problem.sequenceLength, d = layer.modelWidth
     let heads = layer.heads, h = layer.headWidth, r = layer.loraRank, s = abs(layer.loraScale)
-    let gamma = 4 * unitRoundoff * Double(2 * h + l)
+    let gamma = 4 * unitRoundoff * Double(2 * h + l) + (precision == .bfloat16 ? 4 * bfloat16Roundoff : 0)
     let x = problem.inputs.scalars.map(Double.init)
     let adapters = ReferenceAttention.adapters(of: layer)
     let weights = ReferenceAttention.effectiveWeights(layer, adapters: adapters)

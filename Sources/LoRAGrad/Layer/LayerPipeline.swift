@@ -135,6 +135,7 @@ enum LayerPipeline {
       throw LoRAGradError.outOfRange(quantity: "∂loss/∂X", reason: reason)
     }
     var result = LayerGradients(adapters: gradients.adapters, input: gradients.inputGradient.map(batch.callerShaped), path: saved.path)
+    result.precision = saved.precision
     if let entrywise {
       var relative: [TensorRole: Double] = [:]
       for (role, bound) in entrywise {

@@ -22,6 +22,12 @@ public struct LayerForward: Sendable {
   /// The settings of the path, for the backward pass.
   let settings: PathSettings
 
+  /// The arithmetic of the exact path's products (Float32 on the other paths).
+  public var precision: ExactPrecision {
+    if case let .exact(tiling) = settings { return tiling.precision }
+    return .float32
+  }
+
   /// Sets the output's error bound (relative, entrywise).
   var outputBound: (relative: Double, entrywise: Tensor)? {
     get { outputErrorBound.map { ($0, entrywiseOutputBound!) } }
@@ -48,6 +54,8 @@ public struct LayerGradients: Sendable {
   public var input: Tensor?
   /// The path that ran.
   public var path: AttentionPath
+  /// The arithmetic of the exact path's products (Float32 on the other paths).
+  public var precision: ExactPrecision = .float32
   /// Polynomial path: for each adapter matrix (`.adapterA(μ)`, `.adapterB(μ)`) and dX (`.inputs`),
   /// a bound on max|g̃ − g| / max|g| against the exact gradient (Docs/Theory.md), the measure of
   /// `Tensor.maxRelativeDifference` and compare.py. Nil on the other paths.

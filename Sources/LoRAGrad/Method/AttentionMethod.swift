@@ -18,6 +18,12 @@ public enum AttentionMethod: Sendable, Equatable {
   /// The automatic choice at tolerance ε with default settings.
   public static func auto(tolerance: Double) -> AttentionMethod { .auto(PolynomialSettings(tolerance: tolerance)) }
 
+  /// The arithmetic of the exact path's products under this method (Float32 but for a bf16 exact).
+  public var precision: ExactPrecision {
+    if case let .exact(tiling) = self { return tiling.precision }
+    return .float32
+  }
+
   /// The method's name as the command line spells it.
   public var name: String {
     switch self {
@@ -39,8 +45,32 @@ public enum AttentionPath: String, Sendable, Equatable, CaseIterable {
   case reference
 }
 
-/// The block sizes of the exact path. They are fixed numbers, never derived from the thread
-/// count, so the tiles (and every bit of the result) are the same on any number of threads.
+/// The arithmetic of the exact path's products (SPEC §2.1).
+public enum ExactPrecision: String, Sendable, Equatable, CaseIterable {
+  /// Float32 operands and accumulation.
+  case float32
+  /// q̂, k̂, V, dO, P and dS rounded to bfloat16 (nearest even) as GEMM operands, every product
+  /// accumulated in Float32 (vdpbf16ps where the CPU has AVX512-BF16, the Float32 kernels on the
+  /// rounded values elsewhere: the same bits); softmax, lse, δ, the projections and the adapter
+  /// gradients stay Float32. Relative error about 2⁻⁸ per rounding (Docs/Theory.md).
+  case bfloat16
+
+  /// The name the command line and the JSON use ("float32", "bf16").
+  public var name: String { self == .float32 ? "float32" : "bf16" }
+
+  /// The precision a command-line name denotes ("float32"/"fp32", "bf16"/"bfloat16").
+  public init?(name: String) {
+    switch name {
+    case "float32", "fp32": self = .float32
+    case "bf16", "bfloat16": self = .bfloat16
+    default: return nil
+    }
+  }
+}
+
+/// The settings of the exact path: block sizes, which are fixed numbers, never derived from the
+/// thread count, so the tiles (and every bit of the result) are the same on any number of
+/// threads, and the precision of the products.
 public struct FlashTiling: Sendable, Equatable {
   /// Rows of a query block, B_r.
   public var queryBlock: Int
@@ -53,13 +83,19 @@ public struct FlashTiling: Sendable, Equatable {
   /// bytes per row and head column): the rows go in panels of about this size, at least one
   /// query block. The panel never changes a result, only where the data sits.
   public var backwardPanelBytes: Int
+  /// The arithmetic of the products (the forward pass's, which its backward pass keeps).
+  public var precision: ExactPrecision
 
-  /// A tiling from its block sizes.
-  public init(queryBlock: Int = 64, keyBlock: Int = 64, maxKeyGroups: Int = 16, backwardPanelBytes: Int = 384 << 10) {
+  /// A tiling from its block sizes and precision.
+  public init(
+    queryBlock: Int = 64, keyBlock: Int = 64, maxKeyGroups: Int = 16, backwardPanelBytes: Int = 384 << 10,
+    precision: ExactPrecision = .float32
+  ) {
     self.queryBlock = queryBlock
     self.keyBlock = keyBlock
     self.maxKeyGroups = maxKeyGroups
     self.backwardPanelBytes = backwardPanelBytes
+    self.precision = precision
   }
 
   /// Query rows per backward panel for a head stride: a multiple of B_r, at least B_r.
@@ -67,8 +103,11 @@ public struct FlashTiling: Sendable, Equatable {
     max(queryBlock, backwardPanelBytes / (12 * max(headStride, 1)) / queryBlock * queryBlock)
   }
 
-  /// The tiling the library uses by default.
+  /// The tiling the library uses by default (Float32).
   public static let standard = FlashTiling()
+
+  /// The standard tiling with bfloat16 products.
+  public static let bfloat16 = FlashTiling(precision: .bfloat16)
 
   /// Throws unless the block sizes are positive multiples of 16 and there is at least one key group.
   func validate() throws {

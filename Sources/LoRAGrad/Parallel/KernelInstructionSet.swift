@@ -9,9 +9,13 @@ public enum KernelInstructionSet: String, CaseIterable, Sendable, Comparable {
   case avx2 = "avx2+fma"
   /// AVX-512 Foundation, 16 floats per vector.
   case avx512 = "avx512f"
+  /// AVX-512 with the BF16 dot product (vdpbf16ps): the Float32 kernels of avx512f (the same
+  /// bits), and native bf16 products for `ExactPrecision.bfloat16`.
+  case avx512bf16 = "avx512f+bf16"
 
   init(_ isa: lgk_isa) {
     switch isa {
+    case lgk_isa_avx512bf16: self = .avx512bf16
     case lgk_isa_avx512f: self = .avx512
     case lgk_isa_avx2_fma: self = .avx2
     default: self = .portable
@@ -23,6 +27,7 @@ public enum KernelInstructionSet: String, CaseIterable, Sendable, Comparable {
     case .portable: return lgk_isa_portable
     case .avx2: return lgk_isa_avx2_fma
     case .avx512: return lgk_isa_avx512f
+    case .avx512bf16: return lgk_isa_avx512bf16
     }
   }
 
@@ -31,7 +36,10 @@ public enum KernelInstructionSet: String, CaseIterable, Sendable, Comparable {
   /// Every instruction set this CPU can run, narrowest first.
   public static var available: [KernelInstructionSet] { allCases.filter { $0 <= detected } }
 
-  /// Orders portable < avx2 < avx512 (by vector width).
+  /// Whether bf16 products run natively (else on the Float32 kernels, with the same bits).
+  public var multipliesBFloat16: Bool { self == .avx512bf16 }
+
+  /// Orders portable < avx2 < avx512 < avx512bf16 (by vector width, then the bf16 dot product).
   public static func < (lhs: KernelInstructionSet, rhs: KernelInstructionSet) -> Bool {
     lhs.kernelValue.rawValue < rhs.kernelValue.rawValue
   }

@@ -68,6 +68,7 @@ public struct AttentionProblem: Sendable {
     var result = Gradients(
       loss: loss, adapters: backward.adapters, input: backward.input, path: forward.path, regime: forward.regime, check: forward.check)
     result.errorBounds = backward.errorBounds
+    result.precision = backward.precision
     result.entrywiseErrorBounds = backward.entrywiseErrorBounds
     result.outputErrorBound = forward.outputErrorBound
     if let loss, let bound = forward.entrywiseOutputBound {
@@ -100,6 +101,8 @@ public struct Gradients: Sendable {
   public var input: Tensor?
   /// The path that ran.
   public var path: AttentionPath
+  /// The arithmetic of the exact path's products (Float32 on the other paths).
+  public var precision: ExactPrecision = .float32
   /// The regime analysis (polynomial and auto methods).
   public var regime: Regime?
   /// The observed error on sampled rows, when a check was requested.

@@ -1,0 +1,72 @@
+// The bf16 pair product with AVX512-BF16, C = A·B + beta·C: the register blocking of
+// sgemm_avx512.c (MR rows × NV vectors of 16 columns of C in registers) with one vdpbf16ps per
+// accumulator per pair of the inner dimension (a broadcast word of A, two bf16 products per lane
+// accumulated in fp32: twice the multiply-adds of an fp32 FMA per instruction).
+
+#include "ops.h"
+
+#if LGK_X86
+#include <immintrin.h>
+
+#define LGK_UKRBF16(MR, NV)                                                                     \
+  LGK_TARGET_AVX512BF16 static void lgk_ukrbf16_##MR##x##NV(                                    \
+      int64_t k_pairs, const uint32_t *a, int64_t rsa, int64_t csa, const uint32_t *b,          \
+      int64_t ldb, float beta, float *c, int64_t ldc) {                                         \
+    __m512 acc[MR][NV];                                                                         \
+    _Pragma("clang loop unroll(full)") for (int r = 0; r < MR; r++)                             \
+      _Pragma("clang loop unroll(full)") for (int v = 0; v < NV; v++)                           \
+        acc[r][v] = _mm512_setzero_ps();                                                        \
+    for (int64_t p = 0; p < k_pairs; p++) {                                                     \
+      __m512bh bv[NV];                                                                          \
+      _Pragma("clang loop unroll(full)") for (int v = 0; v < NV; v++)                           \
+        bv[v] = (__m512bh)_mm512_loadu_si512(b + p * ldb + 16 * v);                             \
+      const uint32_t *ap = a + p * csa;                                                         \
+      _Pragma("clang loop unroll(full)") for (int r = 0; r < MR; r++) {                         \
+        __m512bh ar = (__m512bh)_mm512_set1_epi32((int)ap[r * rsa]);                            \
+        _Pragma("clang loop unroll(full)") for (int v = 0; v < NV; v++)                         \
+          acc[r][v] = _mm512_dpbf16_ps(acc[r][v], ar, bv[v]);                                   \
+      }                                                                                         \
+    }                                                                                           \
+    _Pragma("clang loop unroll(full)") for (int r = 0; r < MR; r++)                             \
+      _Pragma("clang loop unroll(full)") for (int v = 0; v < NV; v++) {                         \
+        float *cp = c + r * ldc + 16 * v;                                                       \
+        __m512 out = acc[r][v];                                                                 \
+        if (beta != 0.0f) out = _mm512_add_ps(out, _mm512_loadu_ps(cp));                        \
+        _mm512_storeu_ps(cp, out);                                                              \
+      }                                                                                         \
+  }
+
+LGK_UKRBF16(8, 2)
+LGK_UKRBF16(1, 2)
+LGK_UKRBF16(4, 4)
+LGK_UKRBF16(1, 4)
+LGK_UKRBF16(16, 1)
+LGK_UKRBF16(1, 1)
+
+LGK_TARGET_AVX512BF16 void lgk_bf16_gemm_avx512bf16(int64_t m, int64_t n, int64_t k_pairs, const uint32_t *a,
+                                                    int64_t rsa, int64_t csa, const uint32_t *b, int64_t ldb,
+                                                    float beta, float *c, int64_t ldc) {
+  if (m <= 0 || n <= 0) return;
+  int64_t j = 0;
+  for (; j + 64 <= n; j += 64) {
+    int64_t i = 0;
+    for (; i + 4 <= m; i += 4)
+      lgk_ukrbf16_4x4(k_pairs, a + i * rsa, rsa, csa, b + j, ldb, beta, c + i * ldc + j, ldc);
+    for (; i < m; i++) lgk_ukrbf16_1x4(k_pairs, a + i * rsa, rsa, csa, b + j, ldb, beta, c + i * ldc + j, ldc);
+  }
+  for (; j + 32 <= n; j += 32) {
+    int64_t i = 0;
+    for (; i + 8 <= m; i += 8)
+      lgk_ukrbf16_8x2(k_pairs, a + i * rsa, rsa, csa, b + j, ldb, beta, c + i * ldc + j, ldc);
+    for (; i < m; i++) lgk_ukrbf16_1x2(k_pairs, a + i * rsa, rsa, csa, b + j, ldb, beta, c + i * ldc + j, ldc);
+  }
+  for (; j + 16 <= n; j += 16) {
+    int64_t i = 0;
+    for (; i + 16 <= m; i += 16)
+      lgk_ukrbf16_16x1(k_pairs, a + i * rsa, rsa, csa, b + j, ldb, beta, c + i * ldc + j, ldc);
+    for (; i < m; i++) lgk_ukrbf16_1x1(k_pairs, a + i * rsa, rsa, csa, b + j, ldb, beta, c + i * ldc + j, ldc);
+  }
+  if (j < n) lgk_bf16_gemm_portable(m, n - j, k_pairs, a, rsa, csa, b + j, ldb, beta, c + j, ldc);
+}
+
+#endif
