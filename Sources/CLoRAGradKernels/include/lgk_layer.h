@@ -26,7 +26,7 @@ typedef struct lgk_projection_params {
   const float *x;           ///< X, [N, L, D].
   const float *w_t[3];      ///< W_qᵀ, W_kᵀ, W_vᵀ (effective weights), each [D (in), D (out)].
   const float *bias[3];     ///< b_q, b_k, b_v, each [D], or NULL.
-  float *q, *k, *k_t, *v, *v_t;  ///< The head view's buffers (see lgk_heads).
+  float *q, *k, *k_t, *v, *v_t;  ///< The head view's buffers (see lgk_heads); k_t, v_t NULL: no transposes.
 } lgk_projection_params;
 
 /// Tiles: (sequence, block of 64 rows); each writes its rows (padding included) of every buffer.

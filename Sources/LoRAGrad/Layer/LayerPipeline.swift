@@ -20,7 +20,9 @@ enum LayerPipeline {
         path: .reference, regime: nil, check: nil, settings: .reference)
     }
     let (tiling, polynomialSettings) = try settings(of: method)
-    let view = try HeadView(layer, batch: batch, rowMultiple: tiling.keyBlock, operations: try options.instructionSet.operations(), parallelism: parallelism)
+    let view = try HeadView(
+      layer, batch: batch, rowMultiple: tiling.keyBlock, operations: try options.instructionSet.operations(),
+      transposes: tiling.precision == .float32, parallelism: parallelism)
     guard let polynomialSettings else {
       let (output, lse) = try FlashAttention.forward(view, tiling: tiling, parallelism: parallelism)
       return try finished(
@@ -96,7 +98,9 @@ enum LayerPipeline {
         },
         inputGradient ? evaluation.inputGradient.map(Float.init) : nil)
     case let .exact(tiling):
-      let view = try HeadView(layer, batch: batch, rowMultiple: tiling.keyBlock, operations: try options.instructionSet.operations(), parallelism: parallelism)
+      let view = try HeadView(
+        layer, batch: batch, rowMultiple: tiling.keyBlock, operations: try options.instructionSet.operations(),
+        transposes: tiling.precision == .float32, parallelism: parallelism)
       let (dO, delta) = try HeadSpace.upstream(view, width: layer.modelWidth, upstream: dz, output: saved.output, parallelism: parallelism)
       let lse = try view.rowBuffer("lse")
       let l = batch.shape.length, lp = Int(view.layout.padded_length)

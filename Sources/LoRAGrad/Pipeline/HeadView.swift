@@ -6,7 +6,9 @@ import CLoRAGradKernels
 struct HeadView {
   /// The geometry of every head-major buffer.
   let layout: lgk_head_layout
-  let q, k, kT, v, vT: FloatBuffer
+  let q, k, v: FloatBuffer
+  /// k̂ᵀ and Vᵀ, for the Float32 products (nil for a view only bf16 products read).
+  let kT, vT: FloatBuffer?
   /// ℓ_n per sequence, for the kernels (nil: all keys visible).
   let keyLengths: AlignedBuffer<Int64>?
   /// Whether key j > i is hidden.
@@ -14,16 +16,20 @@ struct HeadView {
   /// The kernels' operations table.
   let operations: OpaquePointer
 
-  /// Projects the batch through the layer's effective weights and biases (phase "projection").
-  init(_ layer: AttentionLayer, batch: LayerBatch, rowMultiple: Int, operations: OpaquePointer, parallelism: Parallelism) throws {
+  /// Projects the batch through the layer's effective weights and biases (phase "projection"),
+  /// with the transposes k̂ᵀ, Vᵀ unless `transposes` is false (the bf16 products pack their own).
+  init(
+    _ layer: AttentionLayer, batch: LayerBatch, rowMultiple: Int, operations: OpaquePointer, transposes: Bool = true,
+    parallelism: Parallelism
+  ) throws {
     let shape = batch.shape
     layout = lgk_head_layout_make(Int64(shape.sequences), Int64(shape.heads), Int64(shape.length), Int64(shape.headWidth), Int64(rowMultiple))
     let count = Int(lgk_head_layout_floats_of(layout))
     q = try FloatBuffer(count: count, what: "q̂", zeroed: false)
     k = try FloatBuffer(count: count, what: "k̂", zeroed: false)
-    kT = try FloatBuffer(count: count, what: "k̂ᵀ", zeroed: false)
+    kT = transposes ? try FloatBuffer(count: count, what: "k̂ᵀ", zeroed: false) : nil
     v = try FloatBuffer(count: count, what: "V", zeroed: false)
-    vT = try FloatBuffer(count: count, what: "Vᵀ", zeroed: false)
+    vT = transposes ? try FloatBuffer(count: count, what: "Vᵀ", zeroed: false) : nil
     keyLengths = try batch.keyLengths.map { try AlignedBuffer<Int64>($0.map(Int64.init), what: "key lengths") }
     causal = shape.causal
     self.operations = operations
@@ -43,19 +49,20 @@ struct HeadView {
       rope_theta: layer.ropeTheta ?? 0, x: x.pointer,
       w_t: (transposed[0].pointer, transposed[1].pointer, transposed[2].pointer),
       bias: (biases[0]?.pointer, biases[1]?.pointer, biases[2]?.pointer),
-      q: q.base, k: k.base, k_t: kT.base, v: v.base, v_t: vT.base)
-    try parallelism.run(Phase(parameters, retaining: [x, q, k, kT, v, vT] + transposed + biases.compactMap { $0 }, describe: lgk_projection_phase))
+      q: q.base, k: k.base, k_t: kT?.base, v: v.base, v_t: vT?.base)
+    try parallelism.run(
+      Phase(parameters, retaining: [x, q, k, v] + [kT, vT].compactMap { $0 } + transposed + biases.compactMap { $0 }, describe: lgk_projection_phase))
   }
 
   /// The C view for a phase's parameter struct (valid while `buffers` are held).
   var kernelView: lgk_heads {
     lgk_heads(
       layout: layout, key_lengths: keyLengths?.pointer, causal: causal ? 1 : 0,
-      q: q.pointer, k: k.pointer, k_t: kT.pointer, v: v.pointer, v_t: vT.pointer)
+      q: q.pointer, k: k.pointer, k_t: kT?.pointer, v: v.pointer, v_t: vT?.pointer)
   }
 
   /// Everything `kernelView` points into, for a phase to hold.
-  var buffers: [AnyObject] { [q, k, kT, v, vT] + (keyLengths.map { [$0] } ?? []) }
+  var buffers: [AnyObject] { [q, k, v] + [kT, vT].compactMap { $0 } + (keyLengths.map { [$0] } ?? []) }
 
   /// N·H.
   var pairs: Int { Int(layout.sequences * layout.heads) }
