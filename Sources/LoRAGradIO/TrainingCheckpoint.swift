@@ -64,9 +64,11 @@ public enum TrainingCheckpoint {
     guard let text = metadata["settings"], case .object(let saved)? = try? JSONValue.parse(Array(text.utf8)) else {
       throw invalid("metadata \"settings\": a JSON object")
     }
-    for (key, value) in given.members where !sameSetting(saved[key], value) {
+    // Checkpoints written before --precision existed were Float32.
+    let defaults: [String: JSONValue] = ["--precision": .string(ExactPrecision.float32.name)]
+    for (key, value) in given.members where !sameSetting(saved[key] ?? defaults[key], value) {
       throw LoRAGradError.invalidArgument(
-        argument: key, expected: "the checkpoint's value \(saved[key]?.rendered ?? "none") to resume \(path) (or start a new run without --resume)",
+        argument: key, expected: "the checkpoint's value \((saved[key] ?? defaults[key])?.rendered ?? "none") to resume \(path) (or start a new run without --resume)",
         given: value.rendered)
     }
     var history: [TrainingRun.Step] = []
@@ -131,10 +133,10 @@ public enum TrainingCheckpoint {
       ("--beta2", .double(o.beta2)), ("--eps", .double(o.epsilon)), ("--weight-decay", .double(o.weightDecay)),
       ("--momentum", .double(o.momentum)), ("--batch", settings.batchSize.map { .int($0) } ?? .null),
       ("--seed", .string("\(settings.seed)")), ("--method", .string(settings.method.name)),
+      ("--precision", .string(settings.method.precision.name)),
     ])
     switch settings.method {
     case .polynomial(let p), .auto(let p): object.append("--tol", .double(p.tolerance))
-    case .exact(let tiling) where tiling.precision != .float32: object.append("--precision", .string(tiling.precision.name))
     default: break
     }
     return object

@@ -137,6 +137,8 @@ final class TrainingTests: XCTestCase {
       assertIOError(try TrainingCheckpoint.read(directory, problem: problem, settings: other), mentions: ["--lr", "0.01"], matches: { _ in true })
       let reseeded = TrainingRun.Settings(optimizer: settings.optimizer, batchSize: 2, seed: 4)
       assertIOError(try TrainingCheckpoint.read(directory, problem: problem, settings: reseeded), mentions: ["--seed"], matches: { _ in true })
+      let bf16 = TrainingRun.Settings(optimizer: settings.optimizer, batchSize: 2, seed: 3, method: .exact(.bfloat16))
+      assertIOError(try TrainingCheckpoint.read(directory, problem: problem, settings: bf16), mentions: ["--precision", "float32"], matches: { _ in true })
       let otherProblem = try AttentionProblem.synthetic(
         LayerFeatures(biases: true, causal: true, ropeTheta: 10_000), sequences: 4, length: 21, width: 16, heads: 2, seed: 22)
       assertIOError(try TrainingCheckpoint.read(directory, problem: otherProblem, settings: settings), mentions: ["checkpoint.safetensors", "fingerprint"], matches: isInvalidFile)
