@@ -33,8 +33,9 @@ python-test:
 	LORAGRAD_LIBRARY=$(CURDIR)/.build/debug/libLoRAGradC.so $(PYTHON_VENV)/bin/pip install -q --no-build-isolation ./python
 	cd python/tests && LORAGRAD_CLI=$(CURDIR)/.build/debug/loragrad ../../$(PYTHON_VENV)/bin/python -m pytest -q
 
-# loragrad-mpi against loragrad: data-parallel grad and train under mpirun -np 2 and 3 on this
-# machine (loopback), the same bytes on a second run, a bad input that ends the whole job.
+# loragrad-mpi against loragrad: data-parallel grad, forward, regime and train and the sequence
+# split of the polynomial path under mpirun -np 2 and 3 on this machine (loopback), the same bytes
+# on a second run, bytes sent independent of L, a bad input that ends the whole job.
 mpi-test:
 	swift build --product loragrad
 	swift build --product loragrad-mpi

@@ -48,6 +48,11 @@ static inline void lgk_poly_accumulate(const lgk_ops *ops, int64_t rank, int64_t
 }
 
 /// A scratch piece of n doubles.
+/// Whether this process computes `chunk` (lgk_poly_geometry.own_begin, own_end).
+static inline int lgk_poly_owns(const lgk_poly_geometry *g, int64_t chunk) {
+  return chunk >= g->own_begin && chunk < g->own_end;
+}
+
 static inline double *lgk_carve_doubles(float **cursor, int64_t n) { return (double *)lgk_carve(cursor, 2 * n); }
 
 #endif

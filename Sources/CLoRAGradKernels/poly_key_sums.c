@@ -15,6 +15,10 @@ static void poly_key_sums_tile(const void *params, int64_t tile, float *scratch)
   const float *k = heads->k + offset, *v = heads->v + offset;
   const float *mean = pr->plan.key_mean + pair * hs;
   float *sums = lgk_poly_sums(pr->sums, g, pair, chunk, width);
+  if (!lgk_poly_owns(g, chunk)) {  // another process's chunk: it adds nothing here
+    lgk_zero(sums, g->rank * width);
+    return;
+  }
   float *x_t = lgk_carve(&scratch, hs * rb);
   float *features = lgk_carve(&scratch, g->rank * rb);
   float *payload = lgk_carve(&scratch, rb * width);

@@ -21,6 +21,8 @@ lgk_poly_geometry lgk_poly_geometry_make(int64_t length, int64_t head_width, int
   g.forward_key_width = 2 * head_stride;
   g.query_width = (head_width + 2) * head_stride;
   g.bound_query_width = (head_width + 4) * head_stride;
+  g.own_begin = 0;
+  g.own_end = g.chunks;
   return g;
 }
 

@@ -1,4 +1,5 @@
 import LoRAGrad
+import LoRAGradIO
 
 /// Where a command's gradients are computed: this process alone, or the ranks of a data-parallel
 /// job (loragrad-mpi). Rank 0 writes the files and prints; every rank gets the same bits back.
@@ -13,6 +14,13 @@ public protocol ComputeGroup {
   func forward(_ layer: AttentionLayer, inputs: Tensor, keyLengths: [Int]?, method: AttentionMethod, options: ExecutionOptions) throws -> ForwardResult
   /// Whether every rank holds the same `bits` (a fingerprint), e.g. of its adapters after training.
   func agree(_ bits: UInt64) throws -> Bool
+  /// What the JSON line adds about the group's last computation (e.g. "split", "bytes_sent").
+  func report() -> [(String, JSONValue)]
+}
+
+extension ComputeGroup {
+  /// Nothing to add.
+  public func report() -> [(String, JSONValue)] { [] }
 }
 
 /// What a forward pass gives a command: Z, lse [N, H, L], the path, and in one process the

@@ -37,6 +37,7 @@ public enum ForwardJob {
     ])
     RegimeJSON.appendExecution(execution.options, to: &summary)
     if group.ranks > 1 { summary.append("ranks", .int(group.ranks)) }
+    for (key, value) in group.report() { summary.append(key, value) }
     RegimeJSON.appendProblem(layer: problem.layer, inputs: problem.inputs, keyLengths: problem.keyLengths, to: &summary)
     RegimeJSON.appendAnalysis(regime: result.regime, check: result.check, tolerance: method.tolerance, to: &summary)
     if let bound = result.outputErrorBound { summary.append("output_error_bound", .double(bound)) }

@@ -48,6 +48,7 @@ public enum GradJob {
     ])
     RegimeJSON.appendExecution(execution.options, to: &summary)
     if group.ranks > 1 { summary.append("ranks", .int(group.ranks)) }
+    for (key, value) in group.report() { summary.append(key, value) }
     RegimeJSON.appendProblem(layer: problem.layer, inputs: problem.inputs, keyLengths: problem.keyLengths, to: &summary)
     if result.path == .exact { summary.append("gflops", .double(CostModel.exactFlops(problem.shape) / seconds / 1e9)) }
     RegimeJSON.appendAnalysis(regime: result.regime, check: result.check, tolerance: method.tolerance, to: &summary)

@@ -35,6 +35,10 @@ typedef struct lgk_poly_geometry {
   int64_t forward_key_width;  ///< 2·head_stride: [1 | V], all the forward pass needs.
   int64_t query_width;        ///< (h + 2)·head_stride.
   int64_t bound_query_width;  ///< (h + 4)·head_stride: with the two payload blocks of the error bounds.
+  /// The chunks this process computes, own_begin ..< own_end (all by default). Sequence
+  /// parallelism gives each process a range: the tiles of the other chunks write zeros (their
+  /// sums, and the outputs and gradients of their rows), so a sum over processes completes them.
+  int64_t own_begin, own_end;
 } lgk_poly_geometry;
 
 /// Features per block of the feature dimension in the products Φ·KS and Ψ·QS: each block is

@@ -18,6 +18,24 @@ extension AttentionLayer {
       inputGradient: inputGradient, options: options)
   }
 
+  /// `forward` as one rank of a sequence split (the polynomial method): Z and lse of the shard's
+  /// rows (`LayerForward.ownRows`), zero elsewhere; every rank passes the whole batch.
+  package func forward(
+    _ inputs: Tensor, keyLengths: [Int]?, method: AttentionMethod, options: ExecutionOptions, shard: SequenceShard
+  ) throws -> LayerForward {
+    try LayerPipeline.forward(self, batch: LayerBatch(self, inputs: inputs, keyLengths: keyLengths), method: method, options: options, shard: shard)
+  }
+
+  /// `backward` as one rank of a sequence split: the adapter gradients of the shard's rows (to be
+  /// summed over the ranks) and dX, zero outside them.
+  package func backward(
+    _ inputs: Tensor, saved: LayerForward, upstream: Tensor, inputGradient: Bool, options: ExecutionOptions, shard: SequenceShard
+  ) throws -> LayerGradients {
+    try LayerPipeline.backward(
+      self, batch: LayerBatch(self, inputs: inputs, keyLengths: saved.keyLengths), saved: saved, upstream: upstream,
+      inputGradient: inputGradient, options: options, shard: shard)
+  }
+
   /// The regime of the inputs at tolerance ε: R, Γ, the degree and features the polynomial path
   /// would need, the predicted cost of both paths and the verdict. Costs the projections and one
   /// O(N·H·L·h) pass over the norms.

@@ -5,11 +5,17 @@ import Foundation
 /// `AttentionLayer.forward`, `.backward` and `.regime`, and through them every client (the
 /// squared loss, the command line, training), go through here.
 enum LayerPipeline {
-  /// Z and lse of `batch` by `method`.
+  /// Z and lse of `batch` by `method` (with a shard: the polynomial method only, Z and lse of the
+  /// shard's rows, zero elsewhere).
   static func forward(
-    _ layer: AttentionLayer, batch: LayerBatch, method: AttentionMethod, options: ExecutionOptions
+    _ layer: AttentionLayer, batch: LayerBatch, method: AttentionMethod, options: ExecutionOptions, shard: SequenceShard? = nil
   ) throws -> LayerForward {
     try options.parallelism.validate()
+    if shard != nil, case .polynomial = method {} else if shard != nil {
+      throw LoRAGradError.invalidArgument(
+        argument: "split", expected: "the polynomial method for a sequence split (its low-rank sums are what the ranks combine; the exact path splits by sequences)",
+        given: method.name)
+    }
     let parallelism = options.parallelism
     if case .reference = method {
       try requireReferenceLength(batch)
@@ -45,8 +51,8 @@ enum LayerPipeline {
         layer, batch: batch, output: try HeadSpace.gather(view, width: layer.modelWidth, heads: output, parallelism: parallelism),
         logSumExp: HeadSpace.rowValues(view, lse), path: .exact, regime: regime, check: nil, settings: .exact(tiling))
     }
-    let (output, lse) = try PolynomialAttention.forward(view, statistics: statistics, plan: chosen, parallelism: parallelism)
-    let check = polynomialSettings.checkRows > 0
+    let (output, lse) = try PolynomialAttention.forward(view, statistics: statistics, plan: chosen, shard: shard, parallelism: parallelism)
+    let check = polynomialSettings.checkRows > 0 && shard == nil
       ? PolynomialCheck.measure(view, statistics: statistics, plan: chosen, output: output, logSumExp: lse, rows: polynomialSettings.checkRows)
       : nil
     let rows = try HeadSpace.gather(view, width: layer.modelWidth, heads: output, parallelism: parallelism)
@@ -67,13 +73,14 @@ enum LayerPipeline {
       layer, batch: batch, output: rows, logSumExp: HeadSpace.rowValues(view, lse), path: .polynomial, regime: regime, check: check,
       settings: .polynomial(polynomialSettings))
     result.outputBound = (scale > 0 ? largest / scale : largest, batch.callerShaped(bound))
+    result.ownRows = shard?.rows(chosen.geometry, length: l)
     return result
   }
 
   /// Every adapter gradient and dX from the caller's dZ, by the path `saved` took.
   static func backward(
     _ layer: AttentionLayer, batch: LayerBatch, saved: LayerForward, upstream dz: Tensor, inputGradient: Bool,
-    options: ExecutionOptions, names: InputNames = .mathematical
+    options: ExecutionOptions, names: InputNames = .mathematical, shard: SequenceShard? = nil
   ) throws -> LayerGradients {
     try options.parallelism.validate()
     try batch.requireLikeInputs(dz, .upstream, names: names)
@@ -83,6 +90,9 @@ enum LayerPipeline {
       throw LoRAGradError.shapeMismatch(name: names.tensor(.logSumExp), expected: Tensor.describe(expectedLSE), given: saved.logSumExp.shapeDescription)
     }
     let parallelism = options.parallelism
+    if shard != nil, case .polynomial = saved.settings {} else if shard != nil {
+      throw LoRAGradError.invalidArgument(argument: "split", expected: "a forward pass of the polynomial method for a sequence split", given: saved.path.rawValue)
+    }
     let gradients: (adapters: [Projection: LoRAAdapter], inputGradient: [Float]?)
     var entrywise: [TensorRole: Tensor]?
     switch saved.settings {
@@ -114,7 +124,7 @@ enum LayerPipeline {
       let plan = try PolynomialPlan(view, statistics: statistics, settings: settings, shape: batch.shape)
       let (dO, _) = try HeadSpace.upstream(view, width: layer.modelWidth, upstream: dz, output: nil, parallelism: parallelism)
       let (heads, limits) = try PolynomialAttention.backward(
-        view, statistics: statistics, plan: plan, upstream: dO, bounds: true, parallelism: parallelism)
+        view, statistics: statistics, plan: plan, upstream: dO, bounds: true, shard: shard, parallelism: parallelism)
       gradients = try ProjectionBackward.compute(
         layer, batch: batch, view: view, gradients: heads, inputGradient: inputGradient, parallelism: parallelism)
       let bounds = try ProjectionBackward.compute(

@@ -21,6 +21,8 @@ public struct LayerForward: Sendable {
   private(set) var entrywiseOutputBound: Tensor?
   /// The settings of the path, for the backward pass.
   let settings: PathSettings
+  /// With a sequence shard: the rows of every sequence it computed (Z and lse are zero elsewhere).
+  package internal(set) var ownRows: Range<Int>?
 
   /// The arithmetic of the exact path's products (Float32 on the other paths).
   public var precision: ExactPrecision {
@@ -61,5 +63,5 @@ public struct LayerGradients: Sendable {
   /// `Tensor.maxRelativeDifference` and compare.py. Nil on the other paths.
   public var errorBounds: [TensorRole: Double]?
   /// The entrywise bounds behind `errorBounds` (|g̃ − g| ≤ bound, entry by entry), for audits and tests.
-  var entrywiseErrorBounds: [TensorRole: Tensor]?
+  package var entrywiseErrorBounds: [TensorRole: Tensor]?
 }

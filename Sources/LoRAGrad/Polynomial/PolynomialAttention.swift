@@ -5,15 +5,15 @@ import CLoRAGradKernels
 /// features of the normalised queries and centred keys, and every gradient term as a chain of
 /// low-rank factors; no L×L matrix and no L×(k·h) factor ever exists.
 enum PolynomialAttention {
-  /// O (head-major) and lse per pair and row.
+  /// O (head-major) and lse per pair and row (with a shard: of its rows, zero elsewhere).
   static func forward(
-    _ view: HeadView, statistics: PolynomialStatistics, plan: PolynomialPlan, parallelism: Parallelism
+    _ view: HeadView, statistics: PolynomialStatistics, plan: PolynomialPlan, shard: SequenceShard? = nil, parallelism: Parallelism
   ) throws -> (output: FloatBuffer, logSumExp: FloatBuffer) {
-    let geometry = plan.geometry, width = geometry.forward_key_width
-    let keySums = try keySums(view, statistics: statistics, plan: plan, width: width, parallelism: parallelism)
+    let geometry = shard?.geometry(plan.geometry) ?? plan.geometry, width = geometry.forward_key_width
+    let keySums = try keySums(view, statistics: statistics, plan: plan, geometry: geometry, width: width, shard: shard, parallelism: parallelism)
     let output = try FloatBuffer(count: view.bufferFloats, what: "O", zeroed: false)
     let lse = try view.rowBuffer("lse")
-    var parameters = queryParameters(view, statistics: statistics, plan: plan, keySums: keySums, width: width)
+    var parameters = queryParameters(view, statistics: statistics, plan: plan, geometry: geometry, keySums: keySums, width: width)
     parameters.o = output.base
     parameters.lse = lse.base
     let retained = view.buffers + plan.buffers(statistics) + [keySums, output, lse]
@@ -23,18 +23,21 @@ enum PolynomialAttention {
 
   /// dq̂, dk̂, dV from dO (O and δ are recomputed from the same P̃), and, when `bounds`, entrywise
   /// bounds on their errors from the bound on P̃ (Docs/Theory.md, "Bounds on what the user gets").
+  /// With a shard: the gradients of its rows, zero elsewhere.
   static func backward(
     _ view: HeadView, statistics: PolynomialStatistics, plan: PolynomialPlan, upstream dO: FloatBuffer, bounds: Bool,
-    parallelism: Parallelism
+    shard: SequenceShard? = nil, parallelism: Parallelism
   ) throws -> (gradients: HeadGradients, bounds: HeadGradients?) {
-    let geometry = plan.geometry
+    let geometry = shard?.geometry(plan.geometry) ?? plan.geometry
     let queryWidth = bounds ? geometry.bound_query_width : geometry.query_width
-    let keySums = try keySums(view, statistics: statistics, plan: plan, width: geometry.key_width, parallelism: parallelism)
+    let keySums = try keySums(
+      view, statistics: statistics, plan: plan, geometry: geometry, width: geometry.key_width, shard: shard, parallelism: parallelism)
     let querySums = try FloatBuffer(
       count: view.pairs * Int(geometry.chunks * geometry.rank * queryWidth), what: "query sums", zeroed: false)
     let dQ = try view.headBuffer("dq̂"), dK = try view.headBuffer("dk̂"), dV = try view.headBuffer("dV")
     let limits = try bounds ? HeadGradients(dQ: view.headBuffer("|Δdq̂|"), dK: view.headBuffer("|Δdk̂|"), dV: view.headBuffer("|ΔdV|")) : nil
-    var query = queryParameters(view, statistics: statistics, plan: plan, keySums: keySums, width: geometry.key_width, bounds: bounds)
+    var query = queryParameters(
+      view, statistics: statistics, plan: plan, geometry: geometry, keySums: keySums, width: geometry.key_width, bounds: bounds)
     query.query_width = queryWidth
     query.d_o = dO.pointer
     query.d_q = dQ.base
@@ -48,7 +51,7 @@ enum PolynomialAttention {
     let outputs: [AnyObject] = [dQ, dK, dV] + (limits.map { [$0.dQ, $0.dK, $0.dV] } ?? [])
     try parallelism.run(Phase(query, retaining: planBuffers + [keySums, dO, querySums] + outputs, describe: lgk_poly_query_backward_phase))
     try scan(view, geometry: geometry, sums: querySums, width: queryWidth, mode: view.causal ? lgk_scan_suffix : lgk_scan_total,
-             parallelism: parallelism)
+             shard: shard, parallelism: parallelism)
     let keys = lgk_poly_key_backward_params(
       ops: view.operations, heads: view.kernelView, geometry: geometry, plan: plan.kernelPlan(statistics, bounds: bounds),
       query_sums: querySums.pointer, query_width: queryWidth, d_k: dK.base, d_v: dV.base, d_k_bound: limits?.dK.base,
@@ -59,13 +62,13 @@ enum PolynomialAttention {
 
   /// The query phases' parameters with the inputs both passes share filled in.
   private static func queryParameters(
-    _ view: HeadView, statistics: PolynomialStatistics, plan: PolynomialPlan, keySums: FloatBuffer, width: Int64,
-    bounds: Bool = false
+    _ view: HeadView, statistics: PolynomialStatistics, plan: PolynomialPlan, geometry: lgk_poly_geometry, keySums: FloatBuffer,
+    width: Int64, bounds: Bool = false
   ) -> lgk_poly_query_params {
     var parameters = lgk_poly_query_params()
     parameters.ops = view.operations
     parameters.heads = view.kernelView
-    parameters.geometry = plan.geometry
+    parameters.geometry = geometry
     parameters.plan = plan.kernelPlan(statistics, bounds: bounds)
     parameters.key_sums = keySums.pointer
     parameters.key_width = width
@@ -75,24 +78,67 @@ enum PolynomialAttention {
   /// The key sums of every chunk with `width` payload columns, scanned: the total in chunk 0, or
   /// (causal) each chunk's exclusive prefix.
   private static func keySums(
-    _ view: HeadView, statistics: PolynomialStatistics, plan: PolynomialPlan, width: Int64, parallelism: Parallelism
+    _ view: HeadView, statistics: PolynomialStatistics, plan: PolynomialPlan, geometry: lgk_poly_geometry, width: Int64,
+    shard: SequenceShard?, parallelism: Parallelism
   ) throws -> FloatBuffer {
-    let geometry = plan.geometry
     let sums = try FloatBuffer(count: view.pairs * Int(geometry.chunks * geometry.rank * width), what: "key sums", zeroed: false)
     let parameters = lgk_poly_key_sums_params(
       ops: view.operations, heads: view.kernelView, geometry: geometry, plan: plan.kernelPlan(statistics), width: width, sums: sums.base)
     try parallelism.run(Phase(parameters, retaining: view.buffers + plan.buffers(statistics) + [sums], describe: lgk_poly_key_sums_phase))
     try scan(view, geometry: geometry, sums: sums, width: width, mode: view.causal ? lgk_scan_prefix : lgk_scan_total,
-             parallelism: parallelism)
+             shard: shard, parallelism: parallelism)
     return sums
   }
 
-  /// Combines the chunk sums of every pair in chunk order (phase "poly scan").
+  /// Combines the chunk sums of every pair in chunk order (phase "poly scan"); with a shard, of
+  /// every rank: the total is the sum of the ranks' totals in rank order, and a causal prefix
+  /// (suffix) of an own chunk adds the totals of the ranks before (after) this one, each sum in
+  /// Float64 and rounded once.
   private static func scan(
-    _ view: HeadView, geometry: lgk_poly_geometry, sums: FloatBuffer, width: Int64, mode: lgk_scan_mode, parallelism: Parallelism
+    _ view: HeadView, geometry: lgk_poly_geometry, sums: FloatBuffer, width: Int64, mode: lgk_scan_mode, shard: SequenceShard?,
+    parallelism: Parallelism
   ) throws {
+    let block = Int(geometry.rank * width), chunks = Int(geometry.chunks), pairs = view.pairs
+    // This rank's totals (its own chunks; the others are zero here), before a prefix or suffix scan overwrites them.
+    var totals: [Double] = []
+    if let shard, shard.ranks > 1, mode != lgk_scan_total {
+      totals = [Double](repeating: 0, count: pairs * block)
+      for pair in 0..<pairs {
+        for chunk in Int(geometry.own_begin)..<Int(geometry.own_end) {
+          let base = (pair * chunks + chunk) * block
+          for t in 0..<block { totals[pair * block + t] += Double(sums.base[base + t]) }
+        }
+      }
+    }
     let parameters = lgk_poly_scan_params(
-      pairs: Int64(view.pairs), chunks: geometry.chunks, rank: geometry.rank, width: width, mode: mode, sums: sums.base)
+      pairs: Int64(pairs), chunks: geometry.chunks, rank: geometry.rank, width: width, mode: mode, sums: sums.base)
     try parallelism.run(Phase(parameters, retaining: [sums], describe: lgk_poly_scan_phase))
+    guard let shard, shard.ranks > 1 else { return }
+    if mode == lgk_scan_total {  // chunk 0 holds this rank's total
+      var local = [Double](repeating: 0, count: pairs * block)
+      for pair in 0..<pairs { for t in 0..<block { local[pair * block + t] = Double(sums.base[pair * chunks * block + t]) } }
+      let all = try shard.gather(local)
+      for pair in 0..<pairs {
+        for t in 0..<block {
+          var total = 0.0
+          for part in all { total += part[pair * block + t] }
+          sums.base[pair * chunks * block + t] = Float(total)
+        }
+      }
+      return
+    }
+    let all = try shard.gather(totals)
+    let others = mode == lgk_scan_prefix ? Array(all[..<shard.rank]) : Array(all[(shard.rank + 1)...])
+    guard !others.isEmpty else { return }
+    for pair in 0..<pairs {
+      for chunk in Int(geometry.own_begin)..<Int(geometry.own_end) {
+        let base = (pair * chunks + chunk) * block
+        for t in 0..<block {
+          var value = Double(sums.base[base + t])
+          for part in others { value += part[pair * block + t] }
+          sums.base[base + t] = Float(value)
+        }
+      }
+    }
   }
 }

@@ -26,7 +26,7 @@ extension AttentionProblem {
   }
 
   /// Z − Y in Float32 and ½ Σ (Z − Y)² accumulated in Float64: the squared loss of an output.
-  static func squaredError(_ output: Tensor, targets: Tensor) -> (difference: [Float], loss: Double) {
+  package static func squaredError(_ output: Tensor, targets: Tensor) -> (difference: [Float], loss: Double) {
     var difference = output.scalars
     var sum = 0.0
     for index in difference.indices {
