@@ -158,6 +158,7 @@ public enum TrainJob {
     ])
     RegimeJSON.appendExecution(execution.options, to: &summary)
     if group.ranks > 1 { summary.append("ranks", .int(group.ranks)); summary.append("adapters_identical", .bool(identical)) }
+    for (key, value) in group.report() { summary.append(key, value) }  // the split, and the last step's traffic
     RegimeJSON.appendProblem(layer: problem.layer, inputs: problem.inputs, keyLengths: problem.keyLengths, to: &summary)
     if model != nil { summary.append("model_layer", .string(source.description)) }
     summary.append("output", .string(output))

@@ -15,18 +15,33 @@ final class AlignedBuffer<Element: BitwiseCopyable>: @unchecked Sendable {
   let base: UnsafeMutablePointer<Element>
   /// The number of elements.
   let count: Int
+  /// What the allocator returned (base is 64-byte aligned inside it).
+  private let allocation: UnsafeMutableRawPointer
 
   /// A buffer of `count` elements, all bits zero when `zeroed` (leave it off only for buffers a
   /// phase writes whole); throws `resourceExhausted` naming `what` when the memory cannot be had.
+  /// Zeroed buffers come from calloc, which hands large blocks over as fresh zero pages without
+  /// writing them: a page is first touched by the worker that first writes it, in parallel, not
+  /// by one thread clearing the whole buffer up front.
   init(count: Int, what: String, zeroed: Bool = true) throws {
     let bytes = max(count, 1) * MemoryLayout<Element>.stride
-    var raw: UnsafeMutableRawPointer?
-    guard count >= 0, posix_memalign(&raw, 64, bytes) == 0, let raw else {
-      throw LoRAGradError.resourceExhausted(what: what, bytes: bytes)
+    guard count >= 0 else { throw LoRAGradError.resourceExhausted(what: what, bytes: bytes) }
+    if zeroed {
+      guard bytes <= Int.max - 64, let raw = calloc(bytes + 64, 1) else {
+        throw LoRAGradError.resourceExhausted(what: what, bytes: bytes)
+      }
+      allocation = raw
+      let aligned = (UInt(bitPattern: raw) + 63) & ~UInt(63)
+      base = UnsafeMutableRawPointer(bitPattern: aligned)!.bindMemory(to: Element.self, capacity: max(count, 1))
+    } else {
+      var raw: UnsafeMutableRawPointer?
+      guard posix_memalign(&raw, 64, bytes) == 0, let raw else {
+        throw LoRAGradError.resourceExhausted(what: what, bytes: bytes)
+      }
+      allocation = raw
+      base = raw.bindMemory(to: Element.self, capacity: max(count, 1))
     }
-    if zeroed { memset(raw, 0, bytes) }
     self.count = count
-    base = raw.bindMemory(to: Element.self, capacity: max(count, 1))
   }
 
   /// A buffer holding a copy of `values`.
@@ -43,7 +58,7 @@ final class AlignedBuffer<Element: BitwiseCopyable>: @unchecked Sendable {
   /// A read-only pointer to the first element.
   var pointer: UnsafePointer<Element> { UnsafePointer(base) }
 
-  deinit { free(base) }
+  deinit { free(allocation) }
 }
 
 /// Float32 buffers, the kind most phases use.
