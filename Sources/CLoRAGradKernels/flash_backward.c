@@ -30,7 +30,8 @@ static void flash_backward_tile(const void *params, int64_t tile, float *scratch
   const int64_t visible = lgk_key_length(heads, pair);
   const int64_t offset = lgk_pair_offset(layout, pair);
   const float *q = heads->q + offset, *k = heads->k + offset;
-  const float *k_t = heads->k_t + offset, *v_t = heads->v_t + offset;
+  // A bf16 view has no Float32 transposes (NULL): no pointer is formed from them then.
+  const float *k_t = heads->k_t ? heads->k_t + offset : NULL, *v_t = heads->v_t ? heads->v_t + offset : NULL;
   const float *d_o = pr->d_o + offset, *lse = pr->lse + pair * lp, *delta = pr->delta + pair * lp;
   // Row i of the panel's partial is query row panel0 + i.
   float *d_q = pr->d_q_partials + (pair * groups + group) * pr->panel_rows * hs - panel0 * hs;

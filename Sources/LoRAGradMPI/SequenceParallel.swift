@@ -40,6 +40,7 @@ public enum SequenceParallel {
     traffic.bytesGathered += mine.count * MemoryLayout<Float>.size
     let parts = try job.allGather(mine)
     let ranges = try job.allGather([Double(rows.lowerBound), Double(rows.upperBound)]).map { Int($0[0])..<Int($0[1]) }
+    traffic.bytesGathered += 2 * MemoryLayout<Double>.size
     var whole = [Float](repeating: 0, count: n * l * width)
     for (part, range) in zip(parts, ranges) {
       for sequence in 0..<n {

@@ -20,12 +20,13 @@ final class AlignedBuffer<Element: BitwiseCopyable>: @unchecked Sendable {
 
   /// A buffer of `count` elements, all bits zero when `zeroed` (leave it off only for buffers a
   /// phase writes whole); throws `resourceExhausted` naming `what` when the memory cannot be had.
-  /// Zeroed buffers come from calloc, which hands large blocks over as fresh zero pages without
-  /// writing them: a page is first touched by the worker that first writes it, in parallel, not
-  /// by one thread clearing the whole buffer up front.
+  /// Zeroed buffers come from calloc, which hands blocks it maps fresh (the large ones, above
+  /// glibc's mmap threshold) over as zero pages without writing them: such a page is first
+  /// touched by the worker that first writes it, not by one thread clearing the whole buffer.
   init(count: Int, what: String, zeroed: Bool = true) throws {
-    let bytes = max(count, 1) * MemoryLayout<Element>.stride
-    guard count >= 0 else { throw LoRAGradError.resourceExhausted(what: what, bytes: bytes) }
+    let (product, overflow) = max(count, 1).multipliedReportingOverflow(by: MemoryLayout<Element>.stride)
+    let bytes = overflow ? Int.max : product
+    guard count >= 0, !overflow else { throw LoRAGradError.resourceExhausted(what: what, bytes: bytes) }
     if zeroed {
       guard bytes <= Int.max - 64, let raw = calloc(bytes + 64, 1) else {
         throw LoRAGradError.resourceExhausted(what: what, bytes: bytes)

@@ -92,8 +92,9 @@ enum PolynomialAttention {
 
   /// Combines the chunk sums of every pair in chunk order (phase "poly scan"); with a shard, of
   /// every rank: the total is the sum of the ranks' totals in rank order, and a causal prefix
-  /// (suffix) of an own chunk adds the totals of the ranks before (after) this one, each sum in
-  /// Float64 and rounded once.
+  /// (suffix) of an own chunk adds the totals of the ranks before (after) this one. Each rank's
+  /// scan is rounded to Float32 once as in one process; the ranks' parts are added in Float64 and
+  /// rounded once more (so a split differs from one process by that rounding).
   private static func scan(
     _ view: HeadView, geometry: lgk_poly_geometry, sums: FloatBuffer, width: Int64, mode: lgk_scan_mode, shard: SequenceShard?,
     parallelism: Parallelism
