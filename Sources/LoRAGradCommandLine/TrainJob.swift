@@ -10,7 +10,8 @@ public enum TrainJob {
   public static func help(tool: String) -> String {
     """
     usage: \(tool) train <problem-dir> --out <dir> [--steps N] [--lr η] [--optimizer adam|adamw|sgd]
-                          [--batch b] [--seed s] [--method exact|poly|auto] [--checkpoint DIR [--every K] [--resume]]
+                          [--batch b] [--seed s] [--method exact|poly|auto] [--precision float32|bf16]
+                          [--checkpoint DIR [--every K] [--resume]]
            \(tool) train --model model.safetensors --adapter DIR --layer PATH --input x.npy --targets y.npy --out <dir> [options]
 
     Trains the adapters A_μ, B_μ of a problem directory (it needs y.npy) or of a model layer with
