@@ -167,9 +167,16 @@ final class CommandLineTests: XCTestCase {
       let expected = try DemoProblems.exact(length: 256, causal: causal).gradients(method: .exact, options: .dispatch(threads: 2)).loss!
       XCTAssertEqual(losses[index], expected, "demo part 1\(causal ? "b" : "a")")
     }
-    for text in ["GFLOP/s", "speedup", "regime verdict", "2b. polynomial vs exact, causal"] {
+    for text in ["GFLOP/s", "speedup", "regime verdict", "2b. polynomial vs exact, causal", "1c. bf16 products"] {
       XCTAssertTrue(outcome.standardOutput.contains(text), text)
     }
+    // Part 1c's difference is the library's bf16 result against its float32 one.
+    let line = try XCTUnwrap(outcome.standardOutput.split(separator: "\n").first { $0.hasPrefix("  accuracy") })
+    let printed = try XCTUnwrap(Double(line.split(separator: ":").last!.split(separator: " ").first!))
+    let problem = try DemoProblems.exact(length: 256, causal: false)
+    let float32 = try problem.gradients(method: .exact, options: .dispatch(threads: 2))
+    let bf16 = try problem.gradients(method: .exact(.bfloat16), options: .dispatch(threads: 2))
+    XCTAssertEqual(printed, bf16.maxRelativeDifference(from: float32), accuracy: 5e-3 * printed, String(line))  // 3 significant digits
   }
 }
 
