@@ -8,9 +8,10 @@ enum RoofBenchmark {
     usage: loragrad-bench roof [--threads N] [--python PY] [--out DIR]
 
     The machine (CPU, vector class) and its SGEMM roof: our micro-kernels of every instruction set
-    the CPU runs (portable, avx2+fma, avx512f), each thread on its own n × n product, n ∈ {128,
-    256, 384}, at 1 thread and at N threads (default: the cores), and NumPy's float32 matmul
-    (OpenBLAS in the PyPI wheels) at the same thread counts when a Python with NumPy is found.
+    the CPU runs (portable, avx2+fma, avx512f; for avx512f+bf16 the bf16 pair product, vdpbf16ps,
+    the roof of the bf16 exact path), each thread on its own n × n product, n ∈ {128, 256, 384},
+    at 1 thread and at N threads (default: the cores), and NumPy's float32 matmul (OpenBLAS in the
+    PyPI wheels) at the same thread counts when a Python with NumPy is found.
     With --out: DIR/roof.csv.
 
       --threads N          the multi-thread count (default \(activeProcessorCount))

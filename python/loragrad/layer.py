@@ -188,7 +188,8 @@ class Layer:
         return array, array.ctypes.data_as(ctypes.POINTER(ctypes.c_int64))
 
     def forward(self, x, method="exact", tol=1e-3, backend="dispatch", threads=None, precision="float32", lengths=None):
-        """Z (the shape of x) and the state backward needs; lengths (default: the layer's) hide keys j ≥ ℓ_n."""
+        """Z (the shape of x) and the state backward needs; lengths (default: the layer's) hide keys j ≥ ℓ_n;
+        precision "bfloat16" (method "exact" only) rounds the products' operands to bf16, fp32 accumulation."""
         original, x3 = self._inputs(x)
         n, l, d = x3.shape
         options = _options(method, tol, backend, threads, precision)
