@@ -6,22 +6,14 @@
 // Before including, define LGK_SUFFIX (the name suffix) and LGK_ATTRIBUTE (the function attribute
 // selecting the instruction set, may be empty).
 
-#include <string.h>
+#include "bf16.h"
 
 #define LGK_CAT2(a, b) a##_##b
 #define LGK_CAT(a, b) LGK_CAT2(a, b)
 #define LGK_NAME(name) LGK_CAT(name, LGK_SUFFIX)
 
 /// x rounded to bfloat16, as a float.
-LGK_ATTRIBUTE static inline float bf16_value(float x) {
-  uint32_t u;
-  memcpy(&u, &x, sizeof u);
-  uint32_t rounded = (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u;
-  rounded = (u & 0x7f800000u) ? rounded : (u & 0x80000000u);
-  float y;
-  memcpy(&y, &rounded, sizeof y);
-  return y;
-}
+LGK_ATTRIBUTE static inline float bf16_value(float x) { return lgk_bf16_float(lgk_bf16_round(x)); }
 
 LGK_ATTRIBUTE void LGK_NAME(lgk_bf16_pack_rows)(int64_t rows, int64_t cols, const float *m, int64_t ldm, void *out,
                                                 int64_t ldo) {

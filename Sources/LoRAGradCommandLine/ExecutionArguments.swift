@@ -57,7 +57,7 @@ public struct MethodArguments {
     tolerance = try ToleranceOption.parse(&arguments)
     let checkRows = try arguments.integer("--check", default: 0, in: 0...1_000_000)
     let settings = PolynomialSettings(tolerance: tolerance, checkRows: checkRows)
-    let precisionName = try arguments.choice("--precision", default: "float32", from: ["float32", "fp32", "bf16", "bfloat16"])
+    let precisionName = try arguments.choice("--precision", default: "float32", from: ExactPrecision.names)
     let precision = ExactPrecision(name: precisionName)!
     guard precision == .float32 || name == "exact" else {
       throw LoRAGradError.invalidArgument(

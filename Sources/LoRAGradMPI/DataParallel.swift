@@ -32,25 +32,8 @@ public enum DataParallel {
     var local: Gradients?
     if !range.isEmpty { local = try problem.selecting(sequences: Array(range)).gradients(method: chosen, inputGradient: inputGradient, options: options) }
     // Adapter gradients: every rank's, flattened in projection order, summed in rank order.
-    let projections = layer.adapters.keys.sorted()
-    var flat: [Float] = []
-    for projection in projections {
-      let adapter = layer.adapters[projection]!
-      flat += local?.adapters[projection]?.a.scalars ?? [Float](repeating: 0, count: adapter.a.count)
-      flat += local?.adapters[projection]?.b.scalars ?? [Float](repeating: 0, count: adapter.b.count)
-    }
-    let gathered = try job.allGather(flat)
-    var sums = [Double](repeating: 0, count: flat.count)
-    for part in gathered { for i in sums.indices { sums[i] += Double(part[i]) } }
-    var adapters: [Projection: LoRAAdapter] = [:], offset = 0
-    for projection in projections {
-      let adapter = layer.adapters[projection]!
-      let a = sums[offset..<(offset + adapter.a.count)].map(Float.init)
-      offset += adapter.a.count
-      let b = sums[offset..<(offset + adapter.b.count)].map(Float.init)
-      offset += adapter.b.count
-      adapters[projection] = LoRAAdapter(a: Tensor(checkedShape: adapter.a.shape, scalars: a), b: Tensor(checkedShape: adapter.b.shape, scalars: b))
-    }
+    let sums = try RankSums.sum(RankSums.flatten({ role in local.flatMap { RankSums.matrix(role, in: $0.adapters) } }, like: layer), job: job)
+    let adapters = RankSums.adapters(sums[...], like: layer)
     // The loss and the path: [loss, has a loss, path] per rank.
     let pathCode = Double(AttentionPath.allCases.firstIndex(of: local?.path ?? .exact)!)
     let summary = try job.allGather([local?.loss ?? 0, local?.loss == nil ? 0 : 1, range.isEmpty ? -1 : pathCode])
@@ -62,7 +45,7 @@ public enum DataParallel {
       input = Tensor(checkedShape: problem.inputs.shape, scalars: rows.flatMap { $0 })
     }
     var result = Gradients(loss: loss, adapters: adapters, input: input, path: path)
-    if case let .exact(tiling) = chosen, path == .exact { result.precision = tiling.precision }
+    result.precision = path == .exact ? chosen.precision : .float32
     return result
   }
 

@@ -76,39 +76,21 @@ public enum SequenceParallel {
     }
     let backward = try layer.backward(problem.inputs, saved: forward, upstream: upstream, inputGradient: inputGradient, options: options, shard: shard)
     // [loss | every adapter gradient | every entrywise bound], summed in rank order in Float64.
-    let projections = layer.adapters.keys.sorted()
-    let roles = projections.flatMap { [TensorRole.adapterA($0), .adapterB($0)] }
-    func tensor(_ role: TensorRole, of adapters: [Projection: LoRAAdapter]) -> Tensor {
-      if case .adapterA(let p) = role { return adapters[p]!.a }
-      if case .adapterB(let p) = role { return adapters[p]!.b }
-      fatalError("not an adapter role")
-    }
     let bounds = backward.entrywiseErrorBounds
-    var flat: [Double] = [loss ?? 0]
-    for role in roles { flat += tensor(role, of: backward.adapters).scalars.map(Double.init) }
-    for role in roles { flat += (bounds?[role]?.scalars ?? []).map(Double.init) }
+    let roles = RankSums.roles(layer)
+    var flat = [loss ?? 0] + RankSums.flatten({ RankSums.matrix($0, in: backward.adapters) }, like: layer)
+    let adapterCount = flat.count - 1
+    if let bounds { flat += RankSums.flatten({ bounds[$0] }, like: layer) }
     var traffic = Traffic(bytesSent: shard.bytesSent + flat.count * MemoryLayout<Double>.size)
-    let parts = try job.allGather(flat)
-    var sums = [Double](repeating: 0, count: flat.count)
-    for part in parts { for i in sums.indices { sums[i] += part[i] } }
-    var offset = 1
-    var adapters: [Projection: LoRAAdapter] = [:]
-    for projection in projections {
-      let a = tensor(.adapterA(projection), of: layer.adapters), b = tensor(.adapterB(projection), of: layer.adapters)
-      let aValues = sums[offset..<(offset + a.count)].map(Float.init)
-      offset += a.count
-      let bValues = sums[offset..<(offset + b.count)].map(Float.init)
-      offset += b.count
-      adapters[projection] = LoRAAdapter(a: Tensor(checkedShape: a.shape, scalars: aValues), b: Tensor(checkedShape: b.shape, scalars: bValues))
-    }
+    let sums = try RankSums.sum(flat, job: job)
+    let adapters = RankSums.adapters(sums[1..<(1 + adapterCount)], like: layer)
     var relative: [TensorRole: Double] = [:]
     if bounds != nil {
+      var offset = 1 + adapterCount
       for role in roles {
-        let count = tensor(role, of: adapters).count
-        let largestBound = sums[offset..<(offset + count)].max() ?? 0
-        offset += count
-        let scale = tensor(role, of: adapters).scalars.lazy.map { abs(Double($0)) }.max() ?? 0
-        relative[role] = scale > 0 ? largestBound / scale : (largestBound == 0 ? 0 : .infinity)
+        let values = RankSums.matrix(role, in: adapters)!.scalars
+        relative[role] = LayerGradients.relativeBound(sums[offset..<(offset + values.count)].max() ?? 0, of: values)
+        offset += values.count
       }
     }
     var input: Tensor?
@@ -118,8 +100,7 @@ public enum SequenceParallel {
       if let bound = bounds?[.inputs] {  // dX's entrywise bound lives on the rows: the largest of every rank's
         let largest = try job.allGather([Double(bound.scalars.max() ?? 0)]).map { $0[0] }.max() ?? 0
         traffic.bytesSent += MemoryLayout<Double>.size
-        let scale = whole.lazy.map { abs(Double($0)) }.max() ?? 0
-        relative[.inputs] = scale > 0 ? largest / scale : (largest == 0 ? 0 : .infinity)
+        relative[.inputs] = LayerGradients.relativeBound(largest, of: whole)
       }
     }
     var result = Gradients(loss: loss.map { _ in sums[0] }, adapters: adapters, input: input, path: .polynomial, regime: forward.regime)

@@ -29,7 +29,7 @@ enum ProfileCommand {
     let causal = arguments.flag("--causal")
     let duration = try arguments.number("--seconds", default: 10, expected: "a number of seconds > 0") { $0 > 0 && $0.isFinite }
     let length = try arguments.integer("--length", default: method == "exact" ? 4096 : 65536, in: 1...1 << 24)
-    let precision = ExactPrecision(name: try arguments.choice("--precision", default: "float32", from: ["float32", "bf16"]))!
+    let precision = ExactPrecision(name: try arguments.choice("--precision", default: "float32", from: ExactPrecision.names))!
     guard precision == .float32 || method == "exact" else {
       throw LoRAGradError.invalidArgument(argument: "--precision", expected: "float32 with --method poly (bf16 is for the exact path)", given: "bf16")
     }

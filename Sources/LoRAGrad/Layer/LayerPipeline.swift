@@ -159,9 +159,7 @@ enum LayerPipeline {
         case .adapterB(let p): value = result.adapters[p]!.b
         default: value = result.input!
         }
-        let scale = value.scalars.lazy.map { abs(Double($0)) }.max() ?? 0
-        let largest = bound.scalars.lazy.map(Double.init).max() ?? 0
-        relative[role] = scale > 0 ? largest / scale : (largest == 0 ? 0 : .infinity)
+        relative[role] = LayerGradients.relativeBound(bound.scalars.lazy.map(Double.init).max() ?? 0, of: value.scalars)
       }
       result.errorBounds = relative
       result.entrywiseErrorBounds = entrywise

@@ -65,3 +65,12 @@ public struct LayerGradients: Sendable {
   /// The entrywise bounds behind `errorBounds` (|g̃ − g| ≤ bound, entry by entry), for audits and tests.
   package var entrywiseErrorBounds: [TensorRole: Tensor]?
 }
+
+extension LayerGradients {
+  /// The relative measure of `errorBounds`: largest bound / max|g| (0 when both are zero, ∞ for a
+  /// nonzero bound on an all-zero gradient).
+  package static func relativeBound(_ largestBound: Double, of values: [Float]) -> Double {
+    let scale = values.lazy.map { abs(Double($0)) }.max() ?? 0
+    return scale > 0 ? largestBound / scale : (largestBound == 0 ? 0 : .infinity)
+  }
+}

@@ -58,6 +58,9 @@ public enum ExactPrecision: String, Sendable, Equatable, CaseIterable {
   /// The name the command line and the JSON use ("float32", "bf16").
   public var name: String { self == .float32 ? "float32" : "bf16" }
 
+  /// Every name `init(name:)` accepts.
+  public static let names = ["float32", "fp32", "bf16", "bfloat16"]
+
   /// The precision a command-line name denotes ("float32"/"fp32", "bf16"/"bfloat16").
   public init?(name: String) {
     switch name {
