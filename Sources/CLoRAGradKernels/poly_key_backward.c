@@ -19,15 +19,7 @@ static void poly_key_backward_tile(const void *params, int64_t tile, float *scra
   const int64_t chunk = b / g->blocks_per_chunk;
   float *d_v = pr->d_v + offset + row0 * hs, *d_k = pr->d_k + offset + row0 * hs;
   float *d_k_bound = bounds ? pr->d_k_bound + offset + row0 * hs : 0, *d_v_bound = bounds ? pr->d_v_bound + offset + row0 * hs : 0;
-  if (!lgk_poly_owns(g, chunk)) {  // another process's keys: zero here (causal: the query phase zeroed them)
-    lgk_zero(d_k, block_rows * hs);
-    lgk_zero(d_v, block_rows * hs);
-    if (bounds) {
-      lgk_zero(d_k_bound, block_rows * hs);
-      lgk_zero(d_v_bound, block_rows * hs);
-    }
-    return;
-  }
+  if (!lgk_poly_owns(g, chunk)) return;  // another process's keys: left zero (lgk_poly_geometry.own_begin)
   if (!heads->causal) {  // hidden keys of the block: no gradient
     lgk_zero(d_k + rows * hs, (block_rows - rows) * hs);
     lgk_zero(d_v + rows * hs, (block_rows - rows) * hs);

@@ -118,12 +118,7 @@ static void query_forward_tile(const void *params, int64_t tile, float *scratch)
   const int64_t h = layout->head_width, hs = layout->head_stride, lp = layout->padded_length, rb = g->row_block;
   const int64_t kw = pr->key_width, offset = lgk_pair_offset(layout, pair);
   const float *mean = pr->plan.key_mean + pair * hs;
-  if (!lgk_poly_owns(g, chunk)) {  // another process's rows: zero here
-    const int64_t row0 = chunk * g->blocks_per_chunk * rb, end = LGK_MIN((chunk + 1) * g->blocks_per_chunk * rb, layout->length);
-    lgk_zero(pr->o + offset + row0 * hs, (end - row0) * hs);
-    lgk_zero(pr->lse + pair * lp + row0, end - row0);
-    return;
-  }
+  if (!lgk_poly_owns(g, chunk)) return;  // another process's rows: left zero (lgk_poly_geometry.own_begin)
   const query_scratch s = carve_query_scratch(pr, 0, scratch);
   for (int64_t b = chunk * g->blocks_per_chunk; b < LGK_MIN((chunk + 1) * g->blocks_per_chunk, g->blocks); b++) {
     const int64_t row0 = b * rb, rows = LGK_MIN(rb, layout->length - row0);
@@ -167,19 +162,8 @@ static void query_backward_tile(const void *params, int64_t tile, float *scratch
   const int64_t end_block = LGK_MIN((chunk + 1) * g->blocks_per_chunk, g->blocks);
   const int bounds = pr->plan.block_error != 0;
   float *sums = lgk_poly_sums(pr->query_sums, g, pair, chunk, qw);
-  if (!lgk_poly_owns(g, chunk)) {  // another process's rows: no sums, no gradients here
-    const int64_t row0 = first_block * rb, rows = LGK_MIN(end_block * rb, layout->length) - row0;
+  if (!lgk_poly_owns(g, chunk)) {  // another process's rows: no sums; their gradients are left zero
     lgk_zero(sums, g->rank * qw);
-    lgk_zero(pr->d_q + offset + row0 * hs, rows * hs);
-    if (bounds) lgk_zero(pr->d_q_bound + offset + row0 * hs, rows * hs);
-    if (heads->causal) {
-      lgk_zero(pr->d_k + offset + row0 * hs, rows * hs);
-      lgk_zero(pr->d_v + offset + row0 * hs, rows * hs);
-      if (bounds) {
-        lgk_zero(pr->d_k_bound + offset + row0 * hs, rows * hs);
-        lgk_zero(pr->d_v_bound + offset + row0 * hs, rows * hs);
-      }
-    }
     return;
   }
   const query_scratch s = carve_query_scratch(pr, 1, scratch);

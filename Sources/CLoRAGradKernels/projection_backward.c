@@ -67,6 +67,16 @@ static void gather_gradient(const lgk_projection_backward_params *pr, int mu, in
   }
 }
 
+/// Whether rows first ..< first + rows of the flattened N·L rows meet the positions
+/// row_begin ..< row_end of some sequence.
+static int block_in_range(const lgk_projection_backward_params *pr, int64_t first, int64_t rows) {
+  const int64_t l = pr->layout.length;
+  if (pr->row_begin <= 0 && pr->row_end >= l) return 1;
+  for (int64_t n = first / l; n <= (first + rows - 1) / l; n++)
+    if (LGK_MAX(first, n * l + pr->row_begin) < LGK_MIN(first + rows, n * l + pr->row_end)) return 1;
+  return 0;
+}
+
 static void projection_backward_tile(const void *params, int64_t chunk, float *scratch) {
   const lgk_projection_backward_params *pr = params;
   const lgk_ops *ops = pr->ops;
@@ -86,6 +96,7 @@ static void projection_backward_tile(const void *params, int64_t chunk, float *s
 
   for (int64_t block = chunk * per; block < LGK_MIN((chunk + 1) * per, adapter_blocks(pr)); block++) {
     const int64_t first = block * LGK_ADAPTER_ROWS, rows = LGK_MIN(LGK_ADAPTER_ROWS, total - first);
+    if (!block_in_range(pr, first, rows)) continue;  // zero head gradients: nothing to add, dX left zero
     const float *x = pr->x + first * d;
     if (pr->rope_theta > 0) {
       // Rows of one block may span sequences: angles row by row.

@@ -31,12 +31,19 @@ public enum SequenceParallel {
     return (.polynomial(settings), SequenceShard(rank: job.rank, ranks: job.size) { try job.allGather($0) })
   }
 
-  /// Every rank's rows of every sequence of `values` ([N, L, width]), in order: the whole tensor.
-  private static func gatherRows(
-    _ values: [Float], sequences n: Int, length l: Int, width: Int, rows: Range<Int>, job: MPIJob, traffic: inout Traffic
-  ) throws -> [Float] {
+  /// This rank's rows of every sequence of `values` ([N, L, width]).
+  private static func ownRows(_ values: [Float], sequences n: Int, length l: Int, width: Int, rows: Range<Int>) -> [Float] {
     var mine: [Float] = []
+    mine.reserveCapacity(n * rows.count * width)
     for sequence in 0..<n { mine += values[((sequence * l + rows.lowerBound) * width)..<((sequence * l + rows.upperBound) * width)] }
+    return mine
+  }
+
+  /// Every rank's rows of every sequence (`mine`: this rank's, [N, rows, width]), in order: the
+  /// whole [N, L, width] tensor.
+  private static func gatherRows(
+    _ mine: [Float], sequences n: Int, length l: Int, width: Int, rows: Range<Int>, job: MPIJob, traffic: inout Traffic
+  ) throws -> [Float] {
     traffic.bytesGathered += mine.count * MemoryLayout<Float>.size
     let parts = try job.allGather(mine)
     let ranges = try job.allGather([Double(rows.lowerBound), Double(rows.upperBound)]).map { Int($0[0])..<Int($0[1]) }
@@ -95,7 +102,7 @@ public enum SequenceParallel {
     }
     var input: Tensor?
     if inputGradient, let local = backward.input {
-      let whole = try gatherRows(local.scalars, sequences: n, length: l, width: d, rows: rows, job: job, traffic: &traffic)
+      let whole = try gatherRows(local.scalars, sequences: n, length: l, width: d, rows: rows, job: job, traffic: &traffic)  // own rows only
       input = Tensor(checkedShape: problem.inputs.shape, scalars: whole)
       if let bound = bounds?[.inputs] {  // dX's entrywise bound lives on the rows: the largest of every rank's
         let largest = try job.allGather([Double(bound.scalars.max() ?? 0)]).map { $0[0] }.max() ?? 0
@@ -117,8 +124,13 @@ public enum SequenceParallel {
     let shape = result.logSumExp.shape, n = shape[0], heads = shape[1], l = shape[2]
     let rows = result.ownRows ?? 0..<l
     var traffic = Traffic(bytesSent: shard.bytesSent)
-    let z = try gatherRows(result.output.scalars, sequences: n, length: l, width: layer.modelWidth, rows: rows, job: job, traffic: &traffic)
-    let lse = try gatherRows(result.logSumExp.scalars, sequences: n * heads, length: l, width: 1, rows: rows, job: job, traffic: &traffic)
+    let d = layer.modelWidth
+    let z = try gatherRows(
+      ownRows(result.output.scalars, sequences: n, length: l, width: d, rows: rows), sequences: n, length: l, width: d, rows: rows,
+      job: job, traffic: &traffic)
+    let lse = try gatherRows(
+      ownRows(result.logSumExp.scalars, sequences: n * heads, length: l, width: 1, rows: rows), sequences: n * heads, length: l,
+      width: 1, rows: rows, job: job, traffic: &traffic)
     return (Tensor(checkedShape: inputs.shape, scalars: z), Tensor(checkedShape: shape, scalars: lse), result.regime, traffic)
   }
 }

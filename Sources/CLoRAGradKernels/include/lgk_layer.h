@@ -87,6 +87,12 @@ typedef struct lgk_projection_backward_params {
   int32_t absolute;
   float rounding;
   const float *d_values[3]; ///< With absolute: the computed dq̂, dk̂, dV (for the rounding term).
+  /// The positions row_begin ..< row_end of every sequence whose head gradients may be nonzero
+  /// (0 ..< L: all; a sequence shard: its own rows). A block of 256 rows with none of them is
+  /// skipped, its dX rows left as they are (so d_x must come zeroed when the range is partial);
+  /// a block that straddles the range reads zeros outside it, so it adds and writes what it
+  /// would without the range.
+  int64_t row_begin, row_end;
 } lgk_projection_backward_params;
 
 /// The number of chunks (tiles) of the projection backward.

@@ -36,8 +36,10 @@ typedef struct lgk_poly_geometry {
   int64_t query_width;        ///< (h + 2)·head_stride.
   int64_t bound_query_width;  ///< (h + 4)·head_stride: with the two payload blocks of the error bounds.
   /// The chunks this process computes, own_begin ..< own_end (all by default). Sequence
-  /// parallelism gives each process a range: the tiles of the other chunks write zeros (their
-  /// sums, and the outputs and gradients of their rows), so a sum over processes completes them.
+  /// parallelism gives each process a range: the tiles of the other chunks write zeros into
+  /// their sums and leave the rows of their outputs and gradients (O, lse, dq̂, dk̂, dV and their
+  /// bounds) untouched, so those buffers must come zeroed (never-touched pages cost nothing), and
+  /// a sum over processes completes them.
   int64_t own_begin, own_end;
 } lgk_poly_geometry;
 

@@ -27,7 +27,7 @@ extension AttentionLayer {
   }
 
   /// `backward` as one rank of a sequence split: the adapter gradients of the shard's rows (to be
-  /// summed over the ranks) and dX, zero outside them.
+  /// summed over the ranks) and dX of those rows only, [N, ownRows.count, D] (so are its bounds).
   package func backward(
     _ inputs: Tensor, saved: LayerForward, upstream: Tensor, inputGradient: Bool, options: ExecutionOptions, shard: SequenceShard
   ) throws -> LayerGradients {

@@ -56,13 +56,14 @@ enum LayerPipeline {
       ? PolynomialCheck.measure(view, statistics: statistics, plan: chosen, output: output, logSumExp: lse, rows: polynomialSettings.checkRows)
       : nil
     let rows = try HeadSpace.gather(view, width: layer.modelWidth, heads: output, parallelism: parallelism)
-    // |Z̃_ic − Z_ic| ≤ E_b Σ_j P_ij |V_jc| ≤ E_b max_j |V_jc| for the block b of row i.
+    // |Z̃_ic − Z_ic| ≤ E_b Σ_j P_ij |V_jc| ≤ E_b max_j |V_jc| for the block b of row i (a shard: of its rows).
     let d = layer.modelWidth, h = layer.headWidth, hs = Int(view.layout.head_stride), l = batch.shape.length
+    let own = shard?.rows(chosen.geometry, length: l) ?? 0..<l
     var bound = [Float](repeating: 0, count: rows.count)
     for n in 0..<batch.shape.sequences {
       for head in 0..<layer.heads {
         let pair = n * layer.heads + head
-        for i in 0..<l {
+        for i in own {
           let error = chosen.blockError.base[pair * statistics.blocks + i / statistics.rowBlock]
           for c in 0..<h { bound[(n * l + i) * d + head * h + c] = (error * statistics.valueMax.base[pair * hs + c]).nextUp }
         }
@@ -73,7 +74,10 @@ enum LayerPipeline {
       layer, batch: batch, output: rows, logSumExp: HeadSpace.rowValues(view, lse), path: .polynomial, regime: regime, check: check,
       settings: .polynomial(polynomialSettings))
     result.outputBound = (scale > 0 ? largest / scale : largest, batch.callerShaped(bound))
-    result.ownRows = shard?.rows(chosen.geometry, length: l)
+    if let shard {
+      result.ownRows = own
+      result.shardState = ShardState(view: view, statistics: statistics, plan: chosen)
+    }
     return result
   }
 
@@ -95,6 +99,8 @@ enum LayerPipeline {
     }
     let gradients: (adapters: [Projection: LoRAAdapter], inputGradient: [Float]?)
     var entrywise: [TensorRole: Tensor]?
+    // dX in the caller's shape; with a shard, of its own rows only: [N, rows, D].
+    var shapeInput: ([Float]) -> Tensor = batch.callerShaped
     switch saved.settings {
     case .reference:
       try requireReferenceLength(batch)
@@ -119,23 +125,34 @@ enum LayerPipeline {
       gradients = try ProjectionBackward.compute(
         layer, batch: batch, view: view, gradients: heads, inputGradient: inputGradient, parallelism: parallelism)
     case let .polynomial(settings):
-      let view = try HeadView(layer, batch: batch, rowMultiple: FlashTiling.standard.keyBlock, operations: try options.instructionSet.operations(), parallelism: parallelism)
-      let statistics = try PolynomialStatistics(view, rowBlock: settings.rowBlock, parallelism: parallelism)
-      let plan = try PolynomialPlan(view, statistics: statistics, settings: settings, shape: batch.shape)
+      let view: HeadView, statistics: PolynomialStatistics, plan: PolynomialPlan
+      if shard != nil, let state = saved.shardState {  // the shard's forward pass left them
+        (view, statistics, plan) = (state.view, state.statistics, state.plan)
+      } else {
+        view = try HeadView(
+          layer, batch: batch, rowMultiple: FlashTiling.standard.keyBlock, operations: try options.instructionSet.operations(),
+          parallelism: parallelism)
+        statistics = try PolynomialStatistics(view, rowBlock: settings.rowBlock, parallelism: parallelism)
+        plan = try PolynomialPlan(view, statistics: statistics, settings: settings, shape: batch.shape)
+      }
       let (dO, _) = try HeadSpace.upstream(view, width: layer.modelWidth, upstream: dz, output: nil, parallelism: parallelism)
       let (heads, limits) = try PolynomialAttention.backward(
         view, statistics: statistics, plan: plan, upstream: dO, bounds: true, shard: shard, parallelism: parallelism)
+      let rows = shard?.rows(plan.geometry, length: batch.shape.length)  // a shard's head gradients are zero elsewhere
+      if let rows {
+        shapeInput = { Tensor(checkedShape: [batch.shape.sequences, rows.count, layer.modelWidth], scalars: $0) }
+      }
       gradients = try ProjectionBackward.compute(
-        layer, batch: batch, view: view, gradients: heads, inputGradient: inputGradient, parallelism: parallelism)
+        layer, batch: batch, view: view, gradients: heads, inputGradient: inputGradient, rows: rows, parallelism: parallelism)
       let bounds = try ProjectionBackward.compute(
         layer, batch: batch, view: view, gradients: limits!, inputGradient: inputGradient, mode: .bounds(values: heads),
-        parallelism: parallelism)
+        rows: rows, parallelism: parallelism)
       var tensors: [TensorRole: Tensor] = [:]
       for (projection, pair) in bounds.adapters {
         tensors[.adapterA(projection)] = pair.a
         tensors[.adapterB(projection)] = pair.b
       }
-      if let input = bounds.inputGradient { tensors[.inputs] = batch.callerShaped(input) }
+      if let input = bounds.inputGradient { tensors[.inputs] = shapeInput(input) }
       entrywise = tensors
     }
     let reason = "overflowed Float32 on the \(saved.path.rawValue) path (finite inputs whose logits, outputs or gradients exceed 3.4e38); rescale x or the weights"
@@ -148,7 +165,7 @@ enum LayerPipeline {
     guard gradients.inputGradient?.allSatisfy(\.isFinite) ?? true else {
       throw LoRAGradError.outOfRange(quantity: "∂loss/∂X", reason: reason)
     }
-    var result = LayerGradients(adapters: gradients.adapters, input: gradients.inputGradient.map(batch.callerShaped), path: saved.path)
+    var result = LayerGradients(adapters: gradients.adapters, input: gradients.inputGradient.map(shapeInput), path: saved.path)
     result.precision = saved.precision
     if let entrywise {
       var relative: [TensorRole: Double] = [:]

@@ -23,6 +23,9 @@ public struct LayerForward: Sendable {
   let settings: PathSettings
   /// With a sequence shard: the rows of every sequence it computed (Z and lse are zero elsewhere).
   package internal(set) var ownRows: Range<Int>?
+  /// With a sequence shard: the head view, statistics and plan, which its backward pass (run at
+  /// once by the split) takes over instead of projecting the whole batch again.
+  var shardState: ShardState?
 
   /// The arithmetic of the exact path's products (Float32 on the other paths).
   public var precision: ExactPrecision {
@@ -37,6 +40,20 @@ public struct LayerForward: Sendable {
       outputErrorBound = newValue?.relative
       entrywiseOutputBound = newValue?.entrywise
     }
+  }
+}
+
+/// What a shard's forward pass hands to its backward pass: the same head view, statistics and
+/// plan the backward would compute again from the same X (the same bits).
+final class ShardState: @unchecked Sendable {
+  let view: HeadView
+  let statistics: PolynomialStatistics
+  let plan: PolynomialPlan
+
+  init(view: HeadView, statistics: PolynomialStatistics, plan: PolynomialPlan) {
+    self.view = view
+    self.statistics = statistics
+    self.plan = plan
   }
 }
 

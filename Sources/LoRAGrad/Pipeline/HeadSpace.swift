@@ -6,14 +6,17 @@ enum HeadSpace {
   static func upstream(
     _ view: HeadView, width: Int, upstream dz: Tensor, output z: Tensor?, parallelism: Parallelism
   ) throws -> (dO: FloatBuffer, delta: FloatBuffer?) {
-    let dzBuffer = try FloatBuffer(dz.scalars, what: "dZ")
-    let zBuffer = try z.map { try FloatBuffer($0.scalars, what: "Z") }
     let dO = try FloatBuffer(count: view.bufferFloats, what: "dO", zeroed: false)
     let delta = try z.map { _ in try view.rowBuffer("δ") }
-    let parameters = lgk_upstream_params(
-      layout: view.layout, width: Int64(width), dz: dzBuffer.pointer, z: zBuffer?.pointer, d_o: dO.base, delta: delta?.base)
-    let retained: [AnyObject] = [dzBuffer, dO] + (zBuffer.map { [$0] } ?? []) + (delta.map { [$0] } ?? [])
-    try parallelism.run(Phase(parameters, retaining: retained, describe: lgk_upstream_phase))
+    let retained: [AnyObject] = [dO] + (delta.map { [$0] } ?? [])
+    try dz.scalars.withUnsafeBufferPointer { dzRows in  // the phase reads dZ and Z in place
+      try (z?.scalars ?? []).withUnsafeBufferPointer { zRows in
+        let parameters = lgk_upstream_params(
+          layout: view.layout, width: Int64(width), dz: dzRows.baseAddress, z: z == nil ? nil : zRows.baseAddress, d_o: dO.base,
+          delta: delta?.base)
+        try parallelism.run(Phase(parameters, retaining: retained, describe: lgk_upstream_phase))
+      }
+    }
     return (dO, delta)
   }
 

@@ -34,7 +34,6 @@ struct HeadView {
     causal = shape.causal
     self.operations = operations
     let d = layer.modelWidth
-    let x = try FloatBuffer(batch.inputs.scalars, what: "X")
     let transposed = try Projection.allCases.map { projection -> FloatBuffer in
       let w = layer.effectiveWeights[projection]!
       var wT = [Float](repeating: 0, count: d * d)
@@ -44,14 +43,16 @@ struct HeadView {
     let biases = try Projection.allCases.map { projection in
       try layer.biases[projection].map { try FloatBuffer($0.scalars, what: "b_\(projection.rawValue)") }
     }
-    let parameters = lgk_projection_params(
-      ops: operations, layout: layout, width: Int64(d), head_scale: Float(layer.beta.squareRoot()),
-      rope_theta: layer.ropeTheta ?? 0, x: x.pointer,
-      w_t: (transposed[0].pointer, transposed[1].pointer, transposed[2].pointer),
-      bias: (biases[0]?.pointer, biases[1]?.pointer, biases[2]?.pointer),
-      q: q.base, k: k.base, k_t: kT?.base, v: v.base, v_t: vT?.base)
-    try parallelism.run(
-      Phase(parameters, retaining: [x, q, k, v] + [kT, vT].compactMap { $0 } + transposed + biases.compactMap { $0 }, describe: lgk_projection_phase))
+    let retained: [AnyObject] = [q, k, v] + [kT, vT].compactMap { $0 } + transposed + biases.compactMap { $0 }
+    try batch.inputs.scalars.withUnsafeBufferPointer { x in  // the phase reads X in place
+      let parameters = lgk_projection_params(
+        ops: operations, layout: layout, width: Int64(d), head_scale: Float(layer.beta.squareRoot()),
+        rope_theta: layer.ropeTheta ?? 0, x: x.baseAddress,
+        w_t: (transposed[0].pointer, transposed[1].pointer, transposed[2].pointer),
+        bias: (biases[0]?.pointer, biases[1]?.pointer, biases[2]?.pointer),
+        q: q.base, k: k.base, k_t: kT?.base, v: v.base, v_t: vT?.base)
+      try parallelism.run(Phase(parameters, retaining: retained, describe: lgk_projection_phase))
+    }
   }
 
   /// The C view for a phase's parameter struct (valid while `buffers` are held).

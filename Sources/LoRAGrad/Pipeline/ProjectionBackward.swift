@@ -25,19 +25,33 @@ enum ProjectionBackward {
   static func roundings(modelWidth d: Int) -> Int { d + 272 }
 
   /// The adapter gradients and, when asked for, dX ([N, L, D] scalars); in `.bounds` mode,
-  /// entrywise bounds on their errors.
+  /// entrywise bounds on their errors. `rows`: the positions of every sequence whose head
+  /// gradients may be nonzero (a sequence shard's own rows; nil: all): blocks of other rows are
+  /// skipped and dX comes back for these rows only, [N, rows.count, D].
   static func compute(
     _ layer: AttentionLayer, batch: LayerBatch, view: HeadView, gradients: HeadGradients, inputGradient: Bool,
-    mode: Mode = .values, parallelism: Parallelism
+    mode: Mode = .values, rows: Range<Int>? = nil, parallelism: Parallelism
   ) throws -> (adapters: [Projection: LoRAAdapter], inputGradient: [Float]?) {
     let d = layer.modelWidth, r = layer.loraRank, rankStride = roundUp(max(r, 1), toMultipleOf: vectorFloats)
-    let adapted = layer.adaptedProjections
+    let adapted = layer.adaptedProjections, l = batch.shape.length
     var absolute = false, values: HeadGradients?
     if case .bounds(let computed) = mode { (absolute, values) = (true, computed) }
     let magnitude: (Float) -> Float = absolute ? { abs($0) } : { $0 }
-    let x = try FloatBuffer(absolute ? batch.inputs.scalars.map(abs) : batch.inputs.scalars, what: "X")
+    let own = rows.map { $0.clamped(to: 0..<l) } ?? 0..<l, partial = own != 0..<l
+    // |X| for the bounds (of the own rows only: the other rows' pages are never touched); X itself
+    // is read where the caller's tensor keeps it.
+    var absoluteX: FloatBuffer?
+    if absolute {
+      let copy = try FloatBuffer(count: batch.inputs.count, what: "|X|", zeroed: partial)
+      batch.inputs.scalars.withUnsafeBufferPointer { source in
+        for sequence in 0..<batch.shape.sequences {
+          for t in ((sequence * l + own.lowerBound) * d)..<((sequence * l + own.upperBound) * d) { copy.base[t] = abs(source[t]) }
+        }
+      }
+      absoluteX = copy
+    }
     let weights = try Projection.allCases.map { try FloatBuffer(layer.effectiveWeights[$0]!.map(magnitude), what: "W_\($0.rawValue)") }
-    let dX = try FloatBuffer(count: inputGradient ? batch.inputs.count : 1, what: "dX", zeroed: false)
+    let dX = try FloatBuffer(count: inputGradient ? batch.inputs.count : 1, what: "dX", zeroed: partial)
     // A_μᵀ and B_μ as [D, r] zero-padded to rankStride columns, for the vector micro-kernels.
     func padded(_ element: (_ row: Int, _ column: Int) -> Float) throws -> FloatBuffer {
       var values = [Float](repeating: 0, count: d * rankStride)
@@ -52,23 +66,38 @@ enum ProjectionBackward {
     }
     var parameters = lgk_projection_backward_params(
       ops: view.operations, layout: view.layout, width: Int64(d), head_scale: Float(layer.beta.squareRoot()),
-      rope_theta: layer.ropeTheta ?? 0, x: x.pointer,
+      rope_theta: layer.ropeTheta ?? 0, x: absoluteX?.pointer,
       d_heads: (gradients.dQ.pointer, gradients.dK.pointer, gradients.dV.pointer),
       w: inputGradient ? (weights[0].pointer, weights[1].pointer, weights[2].pointer) : (nil, nil, nil),
       d_x: inputGradient ? dX.base : nil,
       lora_rank: Int64(r), rank_stride: Int64(rankStride), lora_scale: magnitude(Float(layer.loraScale)),
       a_t: (aT[0]?.pointer, aT[1]?.pointer, aT[2]?.pointer), b: (b[0]?.pointer, b[1]?.pointer, b[2]?.pointer),
       partials: nil, absolute: absolute ? 1 : 0, rounding: Float(ProbabilityErrorBound.gamma(Double(Self.roundings(modelWidth: d)))),
-      d_values: (values?.dQ.pointer, values?.dK.pointer, values?.dV.pointer))
+      d_values: (values?.dQ.pointer, values?.dK.pointer, values?.dV.pointer),
+      row_begin: Int64(own.lowerBound), row_end: Int64(own.upperBound))
     let partialCount = Int(lgk_projection_backward_partial_count(&parameters))
     let partials = try AlignedBuffer<Double>(count: partialCount, what: "adapter gradient partials", zeroed: false)
     parameters.partials = adapted.isEmpty ? nil : partials.base
     let chunks = Int(lgk_projection_backward_chunks(&parameters))
-    let retained: [AnyObject] = [x, dX, partials, gradients.dQ, gradients.dK, gradients.dV] + weights
-      + (values.map { [$0.dQ, $0.dK, $0.dV] } ?? [])
+    let retained: [AnyObject] = [dX, partials, gradients.dQ, gradients.dK, gradients.dV] + weights
+      + (absoluteX.map { [$0] } ?? []) + (values.map { [$0.dQ, $0.dK, $0.dV] } ?? [])
       + aT.compactMap { $0 } + b.compactMap { $0 }
-    try parallelism.run(Phase(parameters, retaining: retained, describe: lgk_projection_backward_phase))
-    guard !adapted.isEmpty else { return ([:], inputGradient ? dX.array : nil) }
+    try batch.inputs.scalars.withUnsafeBufferPointer { source in  // the phase reads X in place
+      if parameters.x == nil { parameters.x = source.baseAddress }
+      try parallelism.run(Phase(parameters, retaining: retained, describe: lgk_projection_backward_phase))
+    }
+    // dX of the own rows (all of them without a shard).
+    func inputRows() -> [Float]? {
+      guard inputGradient else { return nil }
+      guard partial else { return dX.array }
+      var rows: [Float] = []
+      rows.reserveCapacity(batch.shape.sequences * own.count * d)
+      for sequence in 0..<batch.shape.sequences {
+        rows += UnsafeBufferPointer(start: dX.base + (sequence * l + own.lowerBound) * d, count: own.count * d)
+      }
+      return rows
+    }
+    guard !adapted.isEmpty else { return ([:], inputRows()) }
 
     let perAdapter = 2 * r * d
     let sums = try FloatBuffer(count: adapted.count * perAdapter, what: "adapter gradients", zeroed: false)
@@ -83,6 +112,6 @@ enum ProjectionBackward {
         a: Tensor(checkedShape: [r, d], scalars: Array(entries[start..<(start + r * d)])),
         b: Tensor(checkedShape: [d, r], scalars: Array(entries[(start + r * d)..<(start + perAdapter)])))
     }
-    return (result, inputGradient ? dX.array : nil)
+    return (result, inputRows())
   }
 }

@@ -11,7 +11,8 @@ enum PolynomialAttention {
   ) throws -> (output: FloatBuffer, logSumExp: FloatBuffer) {
     let geometry = shard?.geometry(plan.geometry) ?? plan.geometry, width = geometry.forward_key_width
     let keySums = try keySums(view, statistics: statistics, plan: plan, geometry: geometry, width: width, shard: shard, parallelism: parallelism)
-    let output = try FloatBuffer(count: view.bufferFloats, what: "O", zeroed: false)
+    // With a shard the other ranks' rows are never written: zeroed, and never touched here.
+    let output = try FloatBuffer(count: view.bufferFloats, what: "O", zeroed: shard != nil)
     let lse = try view.rowBuffer("lse")
     var parameters = queryParameters(view, statistics: statistics, plan: plan, geometry: geometry, keySums: keySums, width: width)
     parameters.o = output.base
@@ -34,6 +35,7 @@ enum PolynomialAttention {
       view, statistics: statistics, plan: plan, geometry: geometry, width: geometry.key_width, shard: shard, parallelism: parallelism)
     let querySums = try FloatBuffer(
       count: view.pairs * Int(geometry.chunks * geometry.rank * queryWidth), what: "query sums", zeroed: false)
+    // Zeroed: with a shard the other ranks' rows are never written (or touched) here.
     let dQ = try view.headBuffer("dq̂"), dK = try view.headBuffer("dk̂"), dV = try view.headBuffer("dV")
     let limits = try bounds ? HeadGradients(dQ: view.headBuffer("|Δdq̂|"), dK: view.headBuffer("|Δdk̂|"), dV: view.headBuffer("|ΔdV|")) : nil
     var query = queryParameters(
