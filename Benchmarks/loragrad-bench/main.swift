@@ -18,6 +18,7 @@ let benchHelp = """
     phase      the phase-transition map: Γ*(L) against c·√(log L), speedup over (L, R) (CSV, SVG)
     calibrate  the kernel rates behind the cost model (--write saves them)
     roof       this machine's SGEMM roof: our kernels per instruction set, and NumPy's BLAS
+    tile-gemm  our micro-kernels against OpenBLAS and BLIS on the products of one exact tile pair
     bounds     the polynomial path's error bounds against its observed errors
     exp        the vector exp against Float64 on every Float32 in [−64, 64]
     train      teacher–student fine-tuning on the exact and polynomial paths side by side (CSV, SVG)
@@ -30,6 +31,7 @@ let bench = CommandTable(tool: "loragrad-bench", help: benchHelp, commands: [
   "poly": (PolynomialBenchmark.help, PolynomialBenchmark.run),
   "calibrate": (CalibrateBenchmark.help, CalibrateBenchmark.run),
   "roof": (RoofBenchmark.help, RoofBenchmark.run),
+  "tile-gemm": (TileGEMMBenchmark.help, TileGEMMBenchmark.run),
   "scaling": (ScalingBenchmark.help, ScalingBenchmark.run),
   "length": (LengthBenchmark.help, LengthBenchmark.run),
   "phase": (PhaseBenchmark.help, PhaseBenchmark.run),

@@ -33,7 +33,7 @@ final class BenchCommandLineTests: XCTestCase {
   func testHelpForTheToolAndEverySweep() throws {
     let tool = try bench(["--help"])
     XCTAssertEqual(tool.status, 0)
-    for sweep in ["exact", "poly", "scaling", "length", "phase", "calibrate", "bounds", "exp", "train", "roof"] {
+    for sweep in ["exact", "poly", "scaling", "length", "phase", "calibrate", "bounds", "exp", "train", "roof", "tile-gemm"] {
       XCTAssertTrue(tool.standardOutput.contains(sweep), sweep)
       let help = try bench([sweep, "--help"])
       XCTAssertEqual(help.status, 0, sweep)
@@ -46,6 +46,7 @@ final class BenchCommandLineTests: XCTestCase {
       (["poly", "--lengths", "0"], "--lengths"), (["scaling", "--max-threads", "0"], "--max-threads"),
       (["phase", "--head-widths", "x"], "--head-widths"), (["exact", "--backend", "gpu"], "--backend"),
       (["length", "--threads", "-1"], "--threads"), (["sweep-that-does-not-exist"], "sweep-that-does-not-exist"),
+      (["tile-gemm", "--head-width", "16,x"], "--head-width"),
     ] {
       let outcome = try bench(arguments)
       XCTAssertEqual(outcome.status, 2, "\(arguments): \(outcome.standardError)")
@@ -111,6 +112,23 @@ final class BenchCommandLineTests: XCTestCase {
     XCTAssertEqual(rows.dropFirst().map { $0[2] }, KernelInstructionSet.available.map(\.rawValue))
     XCTAssertEqual(rows.dropFirst().map { $0[3] }, KernelInstructionSet.available.map { $0.multipliesBFloat16 ? "bf16" : "float32" })
     for row in rows.dropFirst() { XCTAssertGreaterThan(Double(row[5]) ?? 0, 0, "\(row)") }
+  }
+
+  /// The tile products: a row per product (and the tile mix) for each of our Float32 instruction
+  /// sets and each system BLAS found, every one checked against ours inside the sweep.
+  func testTileGEMMComparesEveryEngineOnEveryProduct() throws {
+    let directory = scratch()
+    let outcome = try bench(["tile-gemm", "--head-width", "16,24", "--block", "32", "--seconds", "0.003", "--out", directory])
+    XCTAssertEqual(outcome.status, 0, outcome.standardError)
+    let rows = try csvRows(directory + "/tile_gemm.csv")
+    XCTAssertEqual(rows.first, ["processor", "vector_class", "head_width", "block", "product", "engine", "gflops", "versus_best_ours"])
+    let ours = KernelInstructionSet.available.filter { !$0.multipliesBFloat16 }.map { "LoRAGrad \($0.rawValue)" }
+    let libraries = ["OpenBLAS", "BLIS"].filter { !outcome.standardOutput.contains("\($0): not found") }
+    let engines = ours + libraries
+    XCTAssertEqual(rows.count - 1, 2 * 4 * engines.count)
+    XCTAssertEqual(Array(rows.dropFirst().prefix(engines.count).map { $0[5] }), engines)
+    XCTAssertEqual(Set(rows.dropFirst().map { $0[4] }), ["q̂·k̂ᵀ", "P·V", "Pᵀ·dO", "tile"])
+    for row in rows.dropFirst() { XCTAssertGreaterThan(Double(row[6]) ?? 0, 0, "\(row)") }
   }
 
   /// The training sweep on a tiny problem: one CSV row per step, both charts, the two runs close.

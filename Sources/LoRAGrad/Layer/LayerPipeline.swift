@@ -74,7 +74,7 @@ enum LayerPipeline {
       layer, batch: batch, output: rows, logSumExp: HeadSpace.rowValues(view, lse), path: .polynomial, regime: regime, check: check,
       settings: .polynomial(polynomialSettings))
     result.outputBound = (scale > 0 ? largest / scale : largest, batch.callerShaped(bound))
-    if let shard {
+    if shard != nil {
       result.ownRows = own
       result.shardState = ShardState(view: view, statistics: statistics, plan: chosen)
     }
