@@ -135,7 +135,7 @@ enum TileGEMMBenchmark {
         return values
       }
       a = filled(product.m * product.k, seed: 1)
-      b = filled(product.k * product.n, seed: 2)
+      b = filled(product.k * (LDBOVERRIDE ?? product.n), seed: 2)
       c = filled(product.m * product.n, seed: 3)
     }
 
@@ -150,11 +150,11 @@ enum TileGEMMBenchmark {
       case .ours(let isa):
         // A is m×k row-major, or (transposed) stored k×m: element (i, p) at a[p·m + i].
         let (rsa, csa) = product.transposedA ? (1, m) : (k, 1)
-        lgk_sgemm(lgk_ops_for(isa), Int64(m), Int64(n), Int64(k), 1, a, Int64(rsa), Int64(csa), b, Int64(n), beta, c, Int64(n))
+        lgk_sgemm(lgk_ops_for(isa), Int64(m), Int64(n), Int64(k), 1, a, Int64(rsa), Int64(csa), b, Int64(LDBOVERRIDE ?? n), beta, c, Int64(n))
       case .library(let blas):
         blas.sgemm(
           101, product.transposedA ? 112 : 111, 111, Int32(m), Int32(n), Int32(k), 1, a, Int32(product.transposedA ? m : k), b,
-          Int32(n), beta, c, Int32(n))
+          Int32(LDBOVERRIDE ?? n), beta, c, Int32(n))
       }
     }
 
@@ -187,3 +187,5 @@ enum TileGEMMBenchmark {
     text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count)
   }
 }
+
+let LDBOVERRIDE: Int? = ProcessInfo.processInfo.environment["LDB"].flatMap { Int($0) }

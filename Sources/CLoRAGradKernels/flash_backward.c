@@ -71,7 +71,9 @@ static void flash_backward_tile(const void *params, int64_t tile, float *scratch
             (const uint32_t *)bf->d_o_row_pairs + words + row0 / w * hs, lse + row0, delta + row0, d_q + row0 * hs, hs,
             1.0f, d_k_out, d_v_out, beta_kv, p, ds, packed);
       } else {
-        lgk_tile_backward(pr->ops, &shape, q + row0 * hs, hs, k_t + key0, lp, k + key0 * hs, hs, v_t + key0, lp,
+        // k̂ᵀ and Vᵀ of the key block: their panels (panel_width = bc, the view's row multiple).
+        const int64_t panel = lgk_transposed_index(layout, 0, key0), ldt = layout->panel_width;
+        lgk_tile_backward(pr->ops, &shape, q + row0 * hs, hs, k_t + panel, ldt, k + key0 * hs, hs, v_t + panel, ldt,
                           d_o + row0 * hs, hs, lse + row0, delta + row0, d_q + row0 * hs, hs, 1.0f, d_k_out, d_v_out,
                           beta_kv, p, ds);
       }

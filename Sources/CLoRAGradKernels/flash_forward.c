@@ -42,7 +42,9 @@ static void flash_forward_tile(const void *params, int64_t tile, float *scratch)
       lgk_tile_forward_online_bf16(pr->ops, &shape, q + packed + row0 * (hs / w), k_t + packed + key0 * (hs / w), bc,
                                    v + packed + key0 / w * hs, s, p_rows, row_max, row_sum, o);
     } else {
-      lgk_tile_forward_online(pr->ops, &shape, heads->q + offset + row0 * hs, hs, heads->k_t + offset + key0, lp,
+      // k̂ᵀ of the key block: its panel (panel_width = bc, the view's row multiple).
+      lgk_tile_forward_online(pr->ops, &shape, heads->q + offset + row0 * hs, hs,
+                              heads->k_t + offset + lgk_transposed_index(layout, 0, key0), layout->panel_width,
                               heads->v + offset + key0 * hs, hs, s, row_max, row_sum, o);
     }
   }

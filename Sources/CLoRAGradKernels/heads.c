@@ -8,9 +8,10 @@
 
 lgk_head_layout lgk_head_layout_make(int64_t sequences, int64_t heads, int64_t length,
                                      int64_t head_width, int64_t row_multiple) {
+  const int64_t multiple = row_multiple > 0 ? row_multiple : 1;
   lgk_head_layout layout = {sequences, heads, length, head_width,
                             lgk_round_up(head_width, LGK_VECTOR_FLOATS),
-                            lgk_round_up(length, row_multiple > 0 ? row_multiple : 1)};
+                            lgk_round_up(length, multiple), multiple};
   return layout;
 }
 

@@ -61,6 +61,15 @@ static inline int64_t lgk_pair_offset(const lgk_head_layout *layout, int64_t pai
   return pair * layout->padded_length * layout->head_stride;
 }
 
+/// Where column `key` of row c of a pair's transposed buffer lives, from the pair's start: its
+/// panel, row c of the panel, and its place in the panel (lgk_heads.h). A block of keys that
+/// starts a panel and stays inside it is a row-major head_stride × keys matrix with row stride
+/// panel_width.
+static inline int64_t lgk_transposed_index(const lgk_head_layout *layout, int64_t c, int64_t key) {
+  const int64_t width = layout->panel_width;
+  return (key / width) * layout->head_stride * width + c * width + key % width;
+}
+
 /// Of the keys key0 ..< key0 + n of a block, how many query row i sees: those below `visible`
 /// (the key length) and, when causal, those ≤ i.
 static inline int64_t lgk_row_visible(int64_t i, int64_t key0, int64_t visible, int causal) {

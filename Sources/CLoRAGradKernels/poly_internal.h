@@ -18,13 +18,13 @@ static inline void lgk_poly_key_features(const lgk_ops *ops, const lgk_heads *he
                                          const lgk_poly_plan *plan, int64_t pair, int64_t row0, int64_t rows,
                                          float *x_t, float *features) {
   const lgk_head_layout *layout = &heads->layout;
-  const int64_t h = layout->head_width, lp = layout->padded_length, rb = g->row_block;
-  const float *k_t = heads->k_t + lgk_pair_offset(layout, pair);
-  const float *mean = plan->key_mean + pair * layout->head_stride;
+  const int64_t h = layout->head_width, hs = layout->head_stride, rb = g->row_block;
+  const float *k = heads->k + lgk_pair_offset(layout, pair) + row0 * hs;
+  const float *mean = plan->key_mean + pair * hs;
   const float norm = plan->key_norm[pair];
   const float scale = norm > 0.0f ? 1.0f / norm : 0.0f;
-  for (int64_t c = 0; c < h; c++)
-    for (int64_t r = 0; r < rows; r++) x_t[c * rb + r] = (k_t[c * lp + row0 + r] - mean[c]) * scale;
+  for (int64_t r = 0; r < rows; r++)  // transposed here from the row-major k̂ (the block is in cache)
+    for (int64_t c = 0; c < h; c++) x_t[c * rb + r] = (k[r * hs + c] - mean[c]) * scale;
   ops->features(rows, x_t, rb, g->rank, plan->parent, plan->variable, features, rb);
 }
 

@@ -18,6 +18,7 @@ typedef struct query_scratch {
   double *acc;                                          // the chunk's query sums in Float64
   float *centred_t, *centred, *p, *ds, *den, *lse, *delta;  // causal exact part
   float *abs_d_o, *weighted_q;                          // causal exact part of the bounds
+  float *values_t;                                      // causal exact part of the backward: Vᵀ of a key block
 } query_scratch;
 
 static int64_t query_scratch_floats(const lgk_poly_query_params *pr, int backward) {
@@ -26,7 +27,7 @@ static int64_t query_scratch_floats(const lgk_poly_query_params *pr, int backwar
   int64_t n = lgk_piece(hs * rb) + lgk_piece(g->rank * rb) + lgk_piece(rb * pr->key_width);
   if (backward) n += lgk_piece(rb * qw) + lgk_piece(g->rank * qw) + lgk_piece(2 * g->rank * qw);
   if (pr->heads.causal) n += 2 * lgk_piece(hs * rb) + 2 * lgk_piece(rb * rb) + 3 * lgk_piece(rb);
-  if (pr->heads.causal && backward) n += 2 * lgk_piece(rb * hs);
+  if (pr->heads.causal && backward) n += 3 * lgk_piece(rb * hs);
   return n;
 }
 
@@ -45,6 +46,7 @@ static query_scratch carve_query_scratch(const lgk_poly_query_params *pr, int ba
   if (pr->heads.causal && backward) {
     s.abs_d_o = lgk_carve(&cursor, rb * hs);
     s.weighted_q = lgk_carve(&cursor, rb * hs);
+    s.values_t = lgk_carve(&cursor, hs * rb);
   }
   if (pr->heads.causal) {
     s.centred_t = lgk_carve(&cursor, hs * rb);
@@ -244,9 +246,12 @@ static void query_backward_tile(const void *params, int64_t tile, float *scratch
       if (key0 >= visible) break;
       const int64_t keys = LGK_MIN(rb, visible - key0);
       centre_keys(pr, pair, key0, keys, &s);
+      const float *v = heads->v + offset + key0 * hs;  // Vᵀ of the key block, for dO·Vᵀ
+      for (int64_t c = 0; c < hs; c++)
+        for (int64_t j = 0; j < keys; j++) s.values_t[c * rb + j] = v[j * hs + c];
       const lgk_tile_shape shape = {rows, keys, hs, row0, key0, visible, 1};
       lgk_tile_backward(ops, &shape, heads->q + offset + row0 * hs, hs, s.centred_t, rb, s.centred, hs,
-                        heads->v_t + offset + key0, lp, pr->d_o + offset + row0 * hs, hs, s.lse, s.delta,
+                        s.values_t, rb, pr->d_o + offset + row0 * hs, hs, s.lse, s.delta,
                         pr->d_q + offset + row0 * hs, hs, 1.0f, pr->d_k + offset + key0 * hs,
                         pr->d_v + offset + key0 * hs, 1.0f, s.p, s.ds);
       if (!bounds) continue;

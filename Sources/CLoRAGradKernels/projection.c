@@ -47,14 +47,20 @@ static void projection_tile(const void *params, int64_t tile, float *scratch) {
         for (int64_t c = 0; c < h; c++) out[c] = row[c] * scale;
         for (int64_t c = h; c < hs; c++) out[c] = 0.0f;
       }
-      // The transpose column by column, so each write is a run of the block's rows.
+      // The transpose, panel by panel and column by column, so each write is a run of rows.
       if (dst_t)
-        for (int64_t c = 0; c < hs; c++)
-          for (int64_t i = 0; i < rows; i++) dst_t[c * lp + row0 + i] = dst[(row0 + i) * hs + c];
+        for (int64_t i = 0; i < rows;) {
+          const int64_t run = LGK_MIN(rows - i, layout->panel_width - (row0 + i) % layout->panel_width);
+          float *panel = dst_t + lgk_transposed_index(layout, 0, row0 + i);
+          for (int64_t c = 0; c < hs; c++)
+            for (int64_t t = 0; t < run; t++) panel[c * layout->panel_width + t] = dst[(row0 + i + t) * hs + c];
+          i += run;
+        }
       if (last) {
         lgk_zero(dst + layout->length * hs, (lp - layout->length) * hs);
         if (dst_t)
-          for (int64_t c = 0; c < hs; c++) lgk_zero(dst_t + c * lp + layout->length, lp - layout->length);
+          for (int64_t c = 0; c < hs; c++)
+            for (int64_t key = layout->length; key < lp; key++) dst_t[lgk_transposed_index(layout, c, key)] = 0.0f;
       }
     }
   }

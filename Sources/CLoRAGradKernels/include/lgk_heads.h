@@ -2,8 +2,12 @@
 //
 // Head-major layout: for each of the N·H (sequence, head) pairs, `padded_length` rows of
 // `head_stride` floats (the head width h zero-padded to a multiple of 16, one AVX-512 vector;
-// rows ≥ L zero). Transposed buffers hold, per pair, `head_stride` rows of `padded_length`
-// floats. A per-row buffer holds one value per pair and row (pairs × padded_length).
+// rows ≥ L zero). Transposed buffers hold, per pair, panels of `panel_width` keys (the row
+// multiple: the exact path's key block), one after the other, each `head_stride` rows of
+// `panel_width` floats: a key block's k̂ᵀ or Vᵀ is one contiguous run, so the rows a product
+// reads are never `padded_length` floats apart (at a power of two that stride maps every row
+// to the same L1 set, and beyond 4 KiB to its own page). A per-row buffer holds one value per
+// pair and row (pairs × padded_length).
 //
 // The β convention, stated once: the view holds q̂ = √β·Q and k̂ = √β·K (after the biases and
 // RoPE), so the logits are q̂·k̂ and no phase multiplies by β again. The gradients the attention
@@ -31,6 +35,7 @@ typedef struct lgk_head_layout {
   int64_t head_width;     ///< h = D / H.
   int64_t head_stride;    ///< h rounded up to a multiple of 16.
   int64_t padded_length;  ///< L rounded up to the row multiple (the exact path's key block).
+  int64_t panel_width;    ///< Keys per panel of a transposed buffer: the row multiple.
 } lgk_head_layout;
 
 /// The layout of N sequences of length L with H heads of width h, rows padded to a multiple of
@@ -49,9 +54,9 @@ typedef struct lgk_heads {
   int32_t causal;              ///< Nonzero: query i sees keys j ≤ i only.
   const float *q;              ///< q̂ = √β·Q, head-major.
   const float *k;              ///< k̂ = √β·K, head-major.
-  const float *k_t;            ///< k̂ transposed.
+  const float *k_t;            ///< k̂ transposed, in panels of panel_width keys.
   const float *v;              ///< V, head-major.
-  const float *v_t;            ///< V transposed.
+  const float *v_t;            ///< V transposed, in panels of panel_width keys.
 } lgk_heads;
 
 #ifdef __cplusplus

@@ -9,6 +9,7 @@ enum FlashAttention {
   static func forward(
     _ view: HeadView, tiling: FlashTiling, parallelism: Parallelism
   ) throws -> (output: FloatBuffer, logSumExp: FloatBuffer) {
+    precondition(view.layout.panel_width == tiling.keyBlock, "the view's panels are the key blocks")
     let output = try FloatBuffer(count: view.bufferFloats, what: "O", zeroed: false)
     let lse = try view.rowBuffer("lse")
     let bf16 = tiling.precision == .bfloat16 ? try BFloat16Operands(view, keyBlock: tiling.keyBlock, upstream: nil, parallelism: parallelism) : nil
@@ -25,6 +26,7 @@ enum FlashAttention {
     _ view: HeadView, tiling: FlashTiling, upstream dO: FloatBuffer, logSumExp lse: FloatBuffer, delta: FloatBuffer,
     parallelism: Parallelism
   ) throws -> HeadGradients {
+    precondition(view.layout.panel_width == tiling.keyBlock, "the view's panels are the key blocks")
     let groups = lgk_flash_key_groups(view.layout.length, Int64(tiling.keyBlock), Int64(tiling.maxKeyGroups))
     let panelRows = Int64(tiling.backwardPanelRows(headStride: Int(view.layout.head_stride)))
     let pairs = Int(view.layout.sequences * view.layout.heads), hs = Int(view.layout.head_stride)

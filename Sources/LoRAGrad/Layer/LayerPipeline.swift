@@ -26,9 +26,12 @@ enum LayerPipeline {
         path: .reference, regime: nil, check: nil, settings: .reference)
     }
     let (tiling, polynomialSettings) = try settings(of: method)
+    // k̂ᵀ, Vᵀ only for Float32 exact products (the polynomial kernels read k̂ and V; auto may fall back to exact).
+    var forcedPolynomial = false
+    if case .polynomial = method { forcedPolynomial = true }
     let view = try HeadView(
       layer, batch: batch, rowMultiple: tiling.keyBlock, operations: try options.instructionSet.operations(),
-      transposes: tiling.precision == .float32, parallelism: parallelism)
+      transposes: tiling.precision == .float32 && !forcedPolynomial, parallelism: parallelism)
     guard let polynomialSettings else {
       let (output, lse) = try FlashAttention.forward(view, tiling: tiling, parallelism: parallelism)
       return try finished(
@@ -43,9 +46,7 @@ enum LayerPipeline {
       (plan, refusal) = attemptPlan(view, statistics: statistics, settings: polynomialSettings, shape: batch.shape)
     }
     let regime = verdict(statistics, plan: plan, refusal: refusal, shape: batch.shape, costModel: options.costModel)
-    let forced: Bool
-    if case .polynomial = method { forced = true } else { forced = false }
-    guard let chosen = plan, forced || regime.verdict == .polynomial else {
+    guard let chosen = plan, forcedPolynomial || regime.verdict == .polynomial else {
       let (output, lse) = try FlashAttention.forward(view, tiling: tiling, parallelism: parallelism)
       return try finished(
         layer, batch: batch, output: try HeadSpace.gather(view, width: layer.modelWidth, heads: output, parallelism: parallelism),
@@ -131,7 +132,7 @@ enum LayerPipeline {
       } else {
         view = try HeadView(
           layer, batch: batch, rowMultiple: FlashTiling.standard.keyBlock, operations: try options.instructionSet.operations(),
-          parallelism: parallelism)
+          transposes: false, parallelism: parallelism)
         statistics = try PolynomialStatistics(view, rowBlock: settings.rowBlock, parallelism: parallelism)
         plan = try PolynomialPlan(view, statistics: statistics, settings: settings, shape: batch.shape)
       }
@@ -192,7 +193,7 @@ enum LayerPipeline {
     try settings.validate()
     let view = try HeadView(
       layer, batch: batch, rowMultiple: FlashTiling.standard.keyBlock, operations: try options.instructionSet.operations(),
-      parallelism: options.parallelism)
+      transposes: false, parallelism: options.parallelism)
     let statistics = try PolynomialStatistics(view, rowBlock: settings.rowBlock, parallelism: options.parallelism)
     let (plan, refusal) = attemptPlan(view, statistics: statistics, settings: settings, shape: batch.shape)
     return verdict(statistics, plan: plan, refusal: refusal, shape: batch.shape, costModel: options.costModel)

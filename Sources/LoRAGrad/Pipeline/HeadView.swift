@@ -7,7 +7,8 @@ struct HeadView {
   /// The geometry of every head-major buffer.
   let layout: lgk_head_layout
   let q, k, v: FloatBuffer
-  /// k̂ᵀ and Vᵀ, for the Float32 products (nil for a view only bf16 products read).
+  /// k̂ᵀ and Vᵀ in key-block panels, for the exact path's Float32 products (nil for a view only
+  /// bf16 products or the polynomial kernels read).
   let kT, vT: FloatBuffer?
   /// ℓ_n per sequence, for the kernels (nil: all keys visible).
   let keyLengths: AlignedBuffer<Int64>?
@@ -17,7 +18,8 @@ struct HeadView {
   let operations: OpaquePointer
 
   /// Projects the batch through the layer's effective weights and biases (phase "projection"),
-  /// with the transposes k̂ᵀ, Vᵀ unless `transposes` is false (the bf16 products pack their own).
+  /// with the transposes k̂ᵀ, Vᵀ (in panels of `rowMultiple` keys, lgk_heads.h) unless `transposes`
+  /// is false (the bf16 products pack their own; the polynomial kernels read k̂ and V).
   init(
     _ layer: AttentionLayer, batch: LayerBatch, rowMultiple: Int, operations: OpaquePointer, transposes: Bool = true,
     parallelism: Parallelism

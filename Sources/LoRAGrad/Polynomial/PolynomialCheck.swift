@@ -82,7 +82,7 @@ public struct PolynomialCheck: Sendable, Equatable {
       for key0 in stride(from: 0, to: maxVisible, by: rb) {
         let keys = min(rb, maxVisible - key0)
         for c in 0..<h {
-          for r in 0..<keys { yT[c * rb + r] = (view.kT!.base[base + c * lp + key0 + r] - mean[c]) * keyScale }
+          for r in 0..<keys { yT[c * rb + r] = (view.k.base[base + (key0 + r) * hs + c] - mean[c]) * keyScale }
         }
         // Monomial m does not depend on the count, so a row of rank ≤ maxRank reads the first rows of ψ̂.
         lgk_monomial_features(ops, Int64(keys), yT, Int64(rb), Int64(maxRank), plan.parent.pointer, plan.variable.pointer, nil, &psi, Int64(rb))
