@@ -114,6 +114,27 @@ final class BenchCommandLineTests: XCTestCase {
     for row in rows.dropFirst() { XCTAssertGreaterThan(Double(row[5]) ?? 0, 0, "\(row)") }
   }
 
+  /// The exact sweep at one small length: a row per mask, the warm median and the first call both
+  /// positive, the roof share the ratio of the rates.
+  func testExactReportsTheFirstCallAndTheWarmMedian() throws {
+    let directory = scratch()
+    let outcome = try bench(["exact", "--length", "128", "--heads", "2", "--repeats", "2", "--threads", "1", "--python", "/nonexistent/python", "--out", directory])
+    XCTAssertEqual(outcome.status, 0, outcome.standardError)
+    XCTAssertTrue(outcome.standardOutput.contains("first call"), outcome.standardOutput)
+    let rows = try csvRows(directory + "/exact.csv")
+    let header = try XCTUnwrap(rows.first)
+    XCTAssertEqual(rows.count, 3)
+    let column = { (name: String) in header.firstIndex(of: name)! }
+    XCTAssertEqual(rows.dropFirst().map { $0[column("mask")] }, ["full", "causal"])
+    for row in rows.dropFirst() {
+      let warm = Double(row[column("seconds")])!, first = Double(row[column("first_call_seconds")])!
+      XCTAssertGreaterThan(warm, 0, "\(row)")
+      XCTAssertGreaterThan(first, 0, "\(row)")
+      let share = Double(row[column("gflops")])! / Double(row[column("roof_gflops")])!
+      XCTAssertEqual(Double(row[column("roof_share")])!, share, accuracy: 1e-9 * share)
+    }
+  }
+
   /// The tile products: a row per product (and the tile mix) for each of our Float32 instruction
   /// sets and each system BLAS found, every one checked against ours inside the sweep.
   func testTileGEMMComparesEveryEngineOnEveryProduct() throws {
