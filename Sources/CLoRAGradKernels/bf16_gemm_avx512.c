@@ -4,6 +4,7 @@
 // accumulated in fp32: twice the multiply-adds of an fp32 FMA per instruction).
 
 #include "ops.h"
+#include "gemm_blocks_avx512.h"
 
 #if LGK_X86
 #include <immintrin.h>
@@ -46,27 +47,9 @@ LGK_UKRBF16(1, 1)
 LGK_TARGET_AVX512BF16 void lgk_bf16_gemm_avx512bf16(int64_t m, int64_t n, int64_t k_pairs, const uint32_t *a,
                                                     int64_t rsa, int64_t csa, const uint32_t *b, int64_t ldb,
                                                     float beta, float *c, int64_t ldc) {
-  if (m <= 0 || n <= 0) return;
-  int64_t j = 0;
-  for (; j + 64 <= n; j += 64) {
-    int64_t i = 0;
-    for (; i + 4 <= m; i += 4)
-      lgk_ukrbf16_4x4(k_pairs, a + i * rsa, rsa, csa, b + j, ldb, beta, c + i * ldc + j, ldc);
-    for (; i < m; i++) lgk_ukrbf16_1x4(k_pairs, a + i * rsa, rsa, csa, b + j, ldb, beta, c + i * ldc + j, ldc);
-  }
-  for (; j + 32 <= n; j += 32) {
-    int64_t i = 0;
-    for (; i + 8 <= m; i += 8)
-      lgk_ukrbf16_8x2(k_pairs, a + i * rsa, rsa, csa, b + j, ldb, beta, c + i * ldc + j, ldc);
-    for (; i < m; i++) lgk_ukrbf16_1x2(k_pairs, a + i * rsa, rsa, csa, b + j, ldb, beta, c + i * ldc + j, ldc);
-  }
-  for (; j + 16 <= n; j += 16) {
-    int64_t i = 0;
-    for (; i + 16 <= m; i += 16)
-      lgk_ukrbf16_16x1(k_pairs, a + i * rsa, rsa, csa, b + j, ldb, beta, c + i * ldc + j, ldc);
-    for (; i < m; i++) lgk_ukrbf16_1x1(k_pairs, a + i * rsa, rsa, csa, b + j, ldb, beta, c + i * ldc + j, ldc);
-  }
-  if (j < n) lgk_bf16_gemm_portable(m, n - j, k_pairs, a, rsa, csa, b + j, ldb, beta, c + j, ldc);
+#define LGK_BF16_TAIL(j) lgk_bf16_gemm_portable(m, n - (j), k_pairs, a, rsa, csa, b + (j), ldb, beta, c + (j), ldc)
+  LGK_AVX512_BLOCKS(lgk_ukrbf16, (k_pairs), m, n, a, rsa, csa, b, ldb, beta, c, ldc, LGK_BF16_TAIL);
+#undef LGK_BF16_TAIL
 }
 
 #endif

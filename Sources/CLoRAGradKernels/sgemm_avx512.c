@@ -5,6 +5,7 @@
 // callers, so nothing is packed here.
 
 #include "ops.h"
+#include "gemm_blocks_avx512.h"
 
 #if LGK_X86
 #include <immintrin.h>
@@ -48,30 +49,9 @@ LGK_UKR512(1, 1)
 LGK_TARGET_AVX512 void lgk_sgemm_avx512(int64_t m, int64_t n, int64_t k, float alpha, const float *a,
                                         int64_t rsa, int64_t csa, const float *b, int64_t ldb,
                                         float beta, float *c, int64_t ldc) {
-  if (m <= 0 || n <= 0) return;
-  int64_t j = 0;
-  for (; j + 64 <= n; j += 64) {
-    int64_t i = 0;
-    for (; i + 4 <= m; i += 4)
-      lgk_ukr512_4x4(k, alpha, a + i * rsa, rsa, csa, b + j, ldb, beta, c + i * ldc + j, ldc);
-    for (; i < m; i++)
-      lgk_ukr512_1x4(k, alpha, a + i * rsa, rsa, csa, b + j, ldb, beta, c + i * ldc + j, ldc);
-  }
-  for (; j + 32 <= n; j += 32) {
-    int64_t i = 0;
-    for (; i + 8 <= m; i += 8)
-      lgk_ukr512_8x2(k, alpha, a + i * rsa, rsa, csa, b + j, ldb, beta, c + i * ldc + j, ldc);
-    for (; i < m; i++)
-      lgk_ukr512_1x2(k, alpha, a + i * rsa, rsa, csa, b + j, ldb, beta, c + i * ldc + j, ldc);
-  }
-  for (; j + 16 <= n; j += 16) {
-    int64_t i = 0;
-    for (; i + 16 <= m; i += 16)
-      lgk_ukr512_16x1(k, alpha, a + i * rsa, rsa, csa, b + j, ldb, beta, c + i * ldc + j, ldc);
-    for (; i < m; i++)
-      lgk_ukr512_1x1(k, alpha, a + i * rsa, rsa, csa, b + j, ldb, beta, c + i * ldc + j, ldc);
-  }
-  if (j < n) lgk_sgemm_portable(m, n - j, k, alpha, a, rsa, csa, b + j, ldb, beta, c + j, ldc);
+#define LGK_SGEMM_TAIL(j) lgk_sgemm_portable(m, n - (j), k, alpha, a, rsa, csa, b + (j), ldb, beta, c + (j), ldc)
+  LGK_AVX512_BLOCKS(lgk_ukr512, (k, alpha), m, n, a, rsa, csa, b, ldb, beta, c, ldc, LGK_SGEMM_TAIL);
+#undef LGK_SGEMM_TAIL
 }
 
 #endif
