@@ -7,7 +7,7 @@ import LoRAGradCommandLine
 /// products of one exact-path tile pair, on one thread, operands hot in cache as inside a tile.
 enum TileGEMMBenchmark {
   static let help = """
-    usage: loragrad-bench tile-gemm [--head-width h,…] [--block B] [--seconds S] [--out DIR]
+    usage: loragrad-bench tile-gemm [--head-width h,…] [--block B] [--b-stride F] [--seconds S] [--out DIR]
 
     The seven products of one tile pair of the exact path (B query rows × B keys, head width h),
     three shapes: q̂·k̂ᵀ (S and dP: B×B×h), P·V (O and dq̂: B×h×B) and Pᵀ·dO (dV and dk̂, A
@@ -20,6 +20,8 @@ enum TileGEMMBenchmark {
 
       --head-width h,…     head widths (default 16,64)
       --block B            query and key block (default 64, the exact path's)
+      --b-stride F         the row stride of B in floats (default: its width, compact); e.g. 4096
+                           or 65536 to see what a padded-length stride costs each kernel
       --seconds S          time per cell, best of three batches (default 0.3)
       --out DIR            write the CSV there
     """
@@ -53,6 +55,12 @@ enum TileGEMMBenchmark {
       throw LoRAGradError.invalidArgument(argument: "--head-width", expected: "integers in 1...512, comma-separated", given: "'\(widthText)'")
     }
     let block = try arguments.integer("--block", default: 64, in: 8...512)
+    let bStride = try arguments.option("--b-stride").map { text -> Int in
+      guard let value = Int(text), (512...(1 << 20)).contains(value) else {
+        throw LoRAGradError.invalidArgument(argument: "--b-stride", expected: "an integer in 512...1048576 (floats; at least any B's width)", given: "'\(text)'")
+      }
+      return value
+    }
     let seconds = try arguments.number("--seconds", default: 0.3, expected: "seconds in [0.001, 60]") { (0.001...60).contains($0) }
     let output = try arguments.option("--out")
     try arguments.finish()
@@ -70,7 +78,8 @@ enum TileGEMMBenchmark {
         libraries.append("\(label): not found (apt-get install \(label == "BLIS" ? "libblis4-serial" : "libopenblas0-serial"))")
       }
     }
-    print("machine: \(machine.processor), vector class \(machine.vectorClass); one thread, block \(block)")
+    print("machine: \(machine.processor), vector class \(machine.vectorClass); one thread, block \(block)"
+      + (bStride.map { ", B rows \($0) floats apart" } ?? ""))
     for line in libraries { print(line) }
     var table = CSVTable(columns: ["processor", "vector_class", "head_width", "block", "product", "engine", "gflops", "versus_best_ours"])
     for h in widths {
@@ -83,7 +92,7 @@ enum TileGEMMBenchmark {
       var tileSeconds = [Double](repeating: 0, count: engines.count)
       var rows: [(String, [Double])] = []
       for product in products {
-        let operands = Operands(product)
+        let operands = Operands(product, bStride: bStride ?? product.n)
         let reference = operands.result(of: engines[0])
         var rates: [Double] = []
         for (index, engine) in engines.enumerated() {
@@ -117,13 +126,15 @@ enum TileGEMMBenchmark {
     if let output { try table.write(to: output, name: "tile_gemm.csv") }
   }
 
-  /// A product's A, B and C, 64-byte aligned, values in [−1, 1].
+  /// A product's A, B (rows `ldb` floats apart) and C, 64-byte aligned, values in [−1, 1].
   final class Operands {
     let product: Product
+    let ldb: Int
     let a, b, c: UnsafeMutablePointer<Float>
 
-    init(_ product: Product) {
+    init(_ product: Product, bStride: Int) {
       self.product = product
+      ldb = bStride
       func filled(_ count: Int, seed: UInt32) -> UnsafeMutablePointer<Float> {
         let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * MemoryLayout<Float>.stride, alignment: 64)
         let values = raw.bindMemory(to: Float.self, capacity: max(count, 1))
@@ -135,7 +146,7 @@ enum TileGEMMBenchmark {
         return values
       }
       a = filled(product.m * product.k, seed: 1)
-      b = filled(product.k * (LDBOVERRIDE ?? product.n), seed: 2)
+      b = filled(product.k * bStride, seed: 2)
       c = filled(product.m * product.n, seed: 3)
     }
 
@@ -150,11 +161,11 @@ enum TileGEMMBenchmark {
       case .ours(let isa):
         // A is m×k row-major, or (transposed) stored k×m: element (i, p) at a[p·m + i].
         let (rsa, csa) = product.transposedA ? (1, m) : (k, 1)
-        lgk_sgemm(lgk_ops_for(isa), Int64(m), Int64(n), Int64(k), 1, a, Int64(rsa), Int64(csa), b, Int64(LDBOVERRIDE ?? n), beta, c, Int64(n))
+        lgk_sgemm(lgk_ops_for(isa), Int64(m), Int64(n), Int64(k), 1, a, Int64(rsa), Int64(csa), b, Int64(ldb), beta, c, Int64(n))
       case .library(let blas):
         blas.sgemm(
           101, product.transposedA ? 112 : 111, 111, Int32(m), Int32(n), Int32(k), 1, a, Int32(product.transposedA ? m : k), b,
-          Int32(LDBOVERRIDE ?? n), beta, c, Int32(n))
+          Int32(ldb), beta, c, Int32(n))
       }
     }
 
@@ -187,5 +198,3 @@ enum TileGEMMBenchmark {
     text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count)
   }
 }
-
-let LDBOVERRIDE: Int? = ProcessInfo.processInfo.environment["LDB"].flatMap { Int($0) }

@@ -46,7 +46,7 @@ final class BenchCommandLineTests: XCTestCase {
       (["poly", "--lengths", "0"], "--lengths"), (["scaling", "--max-threads", "0"], "--max-threads"),
       (["phase", "--head-widths", "x"], "--head-widths"), (["exact", "--backend", "gpu"], "--backend"),
       (["length", "--threads", "-1"], "--threads"), (["sweep-that-does-not-exist"], "sweep-that-does-not-exist"),
-      (["tile-gemm", "--head-width", "16,x"], "--head-width"),
+      (["tile-gemm", "--head-width", "16,x"], "--head-width"), (["tile-gemm", "--b-stride", "10"], "--b-stride"),
     ] {
       let outcome = try bench(arguments)
       XCTAssertEqual(outcome.status, 2, "\(arguments): \(outcome.standardError)")
