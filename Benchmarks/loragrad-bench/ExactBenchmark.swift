@@ -8,6 +8,7 @@ import LoRAGradIO
 enum ExactBenchmark {
   static let help = """
     usage: loragrad-bench exact [--quick] [--length L] [--heads H] [--repeats K] [--precision P,…]
+                                [--query-block B_r] [--key-block B_c]
                                 [--out DIR] [--threads N] [--backend B] [--isa I]
 
     Times the exact loss + q, k, v adapter gradients + dX (N = 1, D = 64, r = 8) for
@@ -27,6 +28,8 @@ enum ExactBenchmark {
       --repeats K          timed runs per case (default 3; 1 for L > 16384)
       --precision P,…      float32 and/or bf16 (default float32); with both, each bf16 row gives
                            its speedup over the float32 row of the same case
+      --query-block B_r    rows of a query block (default: the blocking table, ExactBlocking)
+      --key-block B_c      rows of a key block (default: the blocking table, by head width)
       --out DIR            also write DIR/exact.csv
     \(Roof.help)
     \(ExecutionArguments.help)
@@ -53,6 +56,8 @@ enum ExactBenchmark {
       }
       return precision
     }
+    let queryBlock = try arguments.option("--query-block").map { try Self.block($0, "--query-block") }
+    let keyBlock = try arguments.option("--key-block").map { try Self.block($0, "--key-block") }
     let output = try arguments.option("--out")
     let python = try Roof.python(&arguments)
     let options = try ExecutionArguments(&arguments).options
@@ -68,21 +73,25 @@ enum ExactBenchmark {
     let headCounts = onlyHeads.map { [$0] } ?? [1, 4]
     var table = CSVTable(columns: [
       "length", "width", "heads", "mask", "threads", "backend", "kernels", "seconds", "first_call_seconds", "gflops", "seconds_without_dx",
-      "dx_overhead", "causal_speedup", "precision", "bf16_speedup", "loss", "peak_rss_mb", "roof_gflops", "roof_share", "processor", "vector_class",
+      "dx_overhead", "causal_speedup", "precision", "bf16_speedup", "query_block", "key_block", "loss", "peak_rss_mb", "roof_gflops", "roof_share", "processor", "vector_class",
     ])
     print("exact path, N = 1, D = 64, r = 8, q,k,v adapted, loss + adapter gradients + dX, \(options.parallelism), kernels \(options.instructionSet.rawValue)")
     print("machine: \(machine.processor), vector class \(machine.vectorClass); \(roof.summary)")
     if precisions.contains(.bfloat16) {
       print("bf16 rows: shares of the \(options.instructionSet.multipliesBFloat16 ? "native bf16 pair product's" : "Float32") roof, \(formatted(bf16Roof, digits: 4)) GFLOP/s")
     }
-    print("     L   H  mask   precision    seconds   first call   GFLOP/s   of roof   without dX   dX cost   causal speedup   bf16 speedup   peak RSS")
+    print("     L   H  mask   precision    seconds   first call   GFLOP/s   of roof   without dX   dX cost   causal speedup   bf16 speedup   peak RSS   B_r × B_c")
     for length in lengths {
       for heads in headCounts {
         var fullSeconds: [ExactPrecision: Double] = [:]
         for causal in [false, true] {
           var float32Seconds: Double?
           for precision in precisions {
-          let method = AttentionMethod.exact(FlashTiling(precision: precision))
+          var tiling = FlashTiling(precision: precision)
+          if let queryBlock { tiling.queryBlock = queryBlock }
+          if let keyBlock { tiling.keyBlock = keyBlock }
+          let method = AttentionMethod.exact(tiling)
+          let blocks = tiling.resolved(for: options.instructionSet, headWidth: 64 / heads, length: length)
           let problem = try DemoProblems.exact(length: length, heads: heads, causal: causal)
           let runs = length > 16384 ? 1 : repeats
           var loss = 0.0
@@ -101,13 +110,13 @@ enum ExactBenchmark {
           let speedup = causal ? fullSeconds[precision].map { $0 / seconds } : nil
           let bf16Speedup = precision == .bfloat16 ? float32Seconds.map { $0 / seconds } : nil
           let rss = Double(peakResidentBytes()) / 1e6
-          print(String(format: "%6d %3d  %@ %@ %10.4f %12.4f %9.1f %8.1f%% %12.4f %8.1f%% %@ %@ %8.0f MB", length, heads, (causal ? "causal" : "full  ") as NSString,
+          print(String(format: "%6d %3d  %@ %@ %10.4f %12.4f %9.1f %8.1f%% %12.4f %8.1f%% %@ %@ %8.0f MB %6d × %d", length, heads, (causal ? "causal" : "full  ") as NSString,
                        cell(precision.name, 9), seconds, first, gflops, 100 * gflops / rowRoof, withoutDX, 100 * overhead,
-                       cell(speedup.map { String(format: "%.2f×", $0) } ?? "—", 16), cell(bf16Speedup.map { String(format: "%.2f×", $0) } ?? "—", 14), rss))
+                       cell(speedup.map { String(format: "%.2f×", $0) } ?? "—", 16), cell(bf16Speedup.map { String(format: "%.2f×", $0) } ?? "—", 14), rss, blocks.queryBlock ?? 0, blocks.keyBlock ?? 0))
           table.append([String(length), "64", String(heads), causal ? "causal" : "full", String(options.parallelism.threads),
                         options.parallelism.backendName, options.instructionSet.rawValue, String(seconds), String(first), String(gflops),
                         String(withoutDX), String(overhead), speedup.map { String($0) } ?? "", precision.name,
-                        bf16Speedup.map { String($0) } ?? "", String(loss), String(rss),
+                        bf16Speedup.map { String($0) } ?? "", String(blocks.queryBlock ?? 0), String(blocks.keyBlock ?? 0), String(loss), String(rss),
                         String(rowRoof), String(gflops / rowRoof), machine.processor, machine.vectorClass])
           if !causal { fullSeconds[precision] = seconds }
           if precision == .float32 { float32Seconds = seconds }
@@ -116,5 +125,13 @@ enum ExactBenchmark {
       }
     }
     if let output { try table.write(to: output, name: "exact.csv") }
+  }
+
+  /// A block size option: a positive multiple of 16.
+  static func block(_ text: String, _ name: String) throws -> Int {
+    guard let value = Int(text), value >= 16, value % 16 == 0 else {
+      throw LoRAGradError.invalidArgument(argument: name, expected: "a positive multiple of 16", given: "'\(text)'")
+    }
+    return value
   }
 }

@@ -19,7 +19,8 @@ enum TileGEMMBenchmark {
     checked against ours. With --out: DIR/tile_gemm.csv.
 
       --head-width h,…     head widths (default 16,64)
-      --block B            query and key block (default 64, the exact path's)
+      --block B            query and key block (default 64: the exact path's blocks at h = 64;
+                           at h = 16 its key blocks are 128, ExactBlocking)
       --b-stride F         the row stride of B in floats (default: its width, compact); e.g. 4096
                            or 65536 to see what a padded-length stride costs each kernel
       --seconds S          time per cell, best of three batches (default 0.3)

@@ -19,6 +19,7 @@ let benchHelp = """
     calibrate  the kernel rates behind the cost model (--write saves them)
     roof       this machine's SGEMM roof: our kernels per instruction set, and NumPy's BLAS
     tile-gemm  our micro-kernels against OpenBLAS and BLIS on the products of one exact tile pair
+    blocks     the exact path's block sizes against each other, interleaved (the blocking table's sweep)
     bounds     the polynomial path's error bounds against its observed errors
     exp        the vector exp against Float64 on every Float32 in [−64, 64]
     train      teacher–student fine-tuning on the exact and polynomial paths side by side (CSV, SVG)
@@ -32,6 +33,7 @@ let bench = CommandTable(tool: "loragrad-bench", help: benchHelp, commands: [
   "calibrate": (CalibrateBenchmark.help, CalibrateBenchmark.run),
   "roof": (RoofBenchmark.help, RoofBenchmark.run),
   "tile-gemm": (TileGEMMBenchmark.help, TileGEMMBenchmark.run),
+  "blocks": (BlocksBenchmark.help, BlocksBenchmark.run),
   "scaling": (ScalingBenchmark.help, ScalingBenchmark.run),
   "length": (LengthBenchmark.help, LengthBenchmark.run),
   "phase": (PhaseBenchmark.help, PhaseBenchmark.run),

@@ -33,7 +33,7 @@ final class BenchCommandLineTests: XCTestCase {
   func testHelpForTheToolAndEverySweep() throws {
     let tool = try bench(["--help"])
     XCTAssertEqual(tool.status, 0)
-    for sweep in ["exact", "poly", "scaling", "length", "phase", "calibrate", "bounds", "exp", "train", "roof", "tile-gemm"] {
+    for sweep in ["exact", "poly", "scaling", "length", "phase", "calibrate", "bounds", "exp", "train", "roof", "tile-gemm", "blocks"] {
       XCTAssertTrue(tool.standardOutput.contains(sweep), sweep)
       let help = try bench([sweep, "--help"])
       XCTAssertEqual(help.status, 0, sweep)
@@ -47,6 +47,7 @@ final class BenchCommandLineTests: XCTestCase {
       (["phase", "--head-widths", "x"], "--head-widths"), (["exact", "--backend", "gpu"], "--backend"),
       (["length", "--threads", "-1"], "--threads"), (["sweep-that-does-not-exist"], "sweep-that-does-not-exist"),
       (["tile-gemm", "--head-width", "16,x"], "--head-width"), (["tile-gemm", "--b-stride", "10"], "--b-stride"),
+      (["exact", "--key-block", "24"], "--key-block"), (["blocks", "--blocks", "64x40"], "--blocks"), (["exact", "--query-block", "0"], "--query-block"),
     ] {
       let outcome = try bench(arguments)
       XCTAssertEqual(outcome.status, 2, "\(arguments): \(outcome.standardError)")
@@ -132,6 +133,40 @@ final class BenchCommandLineTests: XCTestCase {
       XCTAssertGreaterThan(first, 0, "\(row)")
       let share = Double(row[column("gflops")])! / Double(row[column("roof_gflops")])!
       XCTAssertEqual(Double(row[column("roof_share")])!, share, accuracy: 1e-9 * share)
+      // h = 32: the table's blocks, cut to L = 128.
+      let blocking = KernelInstructionSet.detected.exactBlocking
+      XCTAssertEqual(row[column("query_block")], String(blocking.queryBlock))
+      XCTAssertEqual(row[column("key_block")], String(min(blocking.keyBlock(headWidth: 32), 128)))
+    }
+    // Blocks named on the command line are the ones run.
+    let named = scratch()
+    let run = try bench(["exact", "--length", "96", "--heads", "4", "--repeats", "1", "--threads", "1", "--python", "/nonexistent/python",
+                         "--query-block", "32", "--key-block", "48", "--out", named])
+    XCTAssertEqual(run.status, 0, run.standardError)
+    let namedRows = try csvRows(named + "/exact.csv")
+    for row in namedRows.dropFirst() {
+      XCTAssertEqual(row[namedRows[0].firstIndex(of: "query_block")!], "32")
+      XCTAssertEqual(row[namedRows[0].firstIndex(of: "key_block")!], "48")
+    }
+  }
+
+  /// The block sweep: a row per size, "table" resolved to the table's blocks, the first size's
+  /// ratios exactly 1 and every other the quotient of the seconds.
+  func testBlocksComparesSizesInterleaved() throws {
+    let directory = scratch()
+    let outcome = try bench(["blocks", "--length", "200", "--heads", "4", "--rounds", "2", "--threads", "1", "--blocks", "64x64,table,32x128", "--out", directory])
+    XCTAssertEqual(outcome.status, 0, outcome.standardError)
+    let rows = try csvRows(directory + "/blocks.csv")
+    let column = { (name: String) in rows[0].firstIndex(of: name)! }
+    XCTAssertEqual(rows.dropFirst().map { $0[column("blocks")] }, ["64x64", "table", "32x128"])
+    let blocking = KernelInstructionSet.detected.exactBlocking
+    XCTAssertEqual(rows[2][column("query_block")], String(blocking.queryBlock))
+    XCTAssertEqual(rows[2][column("key_block")], String(min(blocking.keyBlock(headWidth: 16), 256)))
+    XCTAssertEqual(rows[3][column("key_block")], "128")
+    XCTAssertEqual(Double(rows[1][column("least_ratio")]), 1)
+    for row in rows.dropFirst() {
+      let ratio = Double(rows[1][column("least_seconds")])! / Double(row[column("least_seconds")])!
+      XCTAssertEqual(Double(row[column("least_ratio")])!, ratio, accuracy: 1e-9 * ratio)
     }
   }
 

@@ -25,12 +25,12 @@ enum LayerPipeline {
         layer, batch: batch, output: evaluation.output.map(Float.init), logSumExp: evaluation.logSumExp.map(Float.init),
         path: .reference, regime: nil, check: nil, settings: .reference)
     }
-    let (tiling, polynomialSettings) = try settings(of: method)
+    let (tiling, polynomialSettings) = try settings(of: method, instructionSet: options.instructionSet, headWidth: layer.headWidth, length: batch.shape.length)
     // k̂ᵀ, Vᵀ only for Float32 exact products (the polynomial kernels read k̂ and V; auto may fall back to exact).
     var forcedPolynomial = false
     if case .polynomial = method { forcedPolynomial = true }
     let view = try HeadView(
-      layer, batch: batch, rowMultiple: tiling.keyBlock, operations: try options.instructionSet.operations(),
+      layer, batch: batch, rowMultiple: tiling.keysPerBlock, operations: try options.instructionSet.operations(),
       transposes: tiling.precision == .float32 && !forcedPolynomial, parallelism: parallelism)
     guard let polynomialSettings else {
       let (output, lse) = try FlashAttention.forward(view, tiling: tiling, parallelism: parallelism)
@@ -116,7 +116,7 @@ enum LayerPipeline {
         inputGradient ? evaluation.inputGradient.map(Float.init) : nil)
     case let .exact(tiling):
       let view = try HeadView(
-        layer, batch: batch, rowMultiple: tiling.keyBlock, operations: try options.instructionSet.operations(),
+        layer, batch: batch, rowMultiple: tiling.keysPerBlock, operations: try options.instructionSet.operations(),
         transposes: tiling.precision == .float32, parallelism: parallelism)
       let (dO, delta) = try HeadSpace.upstream(view, width: layer.modelWidth, upstream: dz, output: saved.output, parallelism: parallelism)
       let lse = try view.rowBuffer("lse")
@@ -131,7 +131,7 @@ enum LayerPipeline {
         (view, statistics, plan) = (state.view, state.statistics, state.plan)
       } else {
         view = try HeadView(
-          layer, batch: batch, rowMultiple: FlashTiling.standard.keyBlock, operations: try options.instructionSet.operations(),
+          layer, batch: batch, rowMultiple: polynomialRowMultiple, operations: try options.instructionSet.operations(),
           transposes: false, parallelism: parallelism)
         statistics = try PolynomialStatistics(view, rowBlock: settings.rowBlock, parallelism: parallelism)
         plan = try PolynomialPlan(view, statistics: statistics, settings: settings, shape: batch.shape)
@@ -192,7 +192,7 @@ enum LayerPipeline {
     try options.parallelism.validate()
     try settings.validate()
     let view = try HeadView(
-      layer, batch: batch, rowMultiple: FlashTiling.standard.keyBlock, operations: try options.instructionSet.operations(),
+      layer, batch: batch, rowMultiple: polynomialRowMultiple, operations: try options.instructionSet.operations(),
       transposes: false, parallelism: options.parallelism)
     let statistics = try PolynomialStatistics(view, rowBlock: settings.rowBlock, parallelism: options.parallelism)
     let (plan, refusal) = attemptPlan(view, statistics: statistics, settings: settings, shape: batch.shape)
@@ -236,17 +236,25 @@ enum LayerPipeline {
     return regime
   }
 
-  /// The exact tiling (padding granularity) and, for poly and auto, the polynomial settings.
-  private static func settings(of method: AttentionMethod) throws -> (FlashTiling, PolynomialSettings?) {
+  /// The padding granularity of the polynomial path's views (its blocks are `rowBlock` rows, a
+  /// multiple of 16; the 64 keeps the bits it has always had).
+  static let polynomialRowMultiple = 64
+
+  /// The exact tiling, resolved (its key block is the view's padding granularity) and, for poly
+  /// and auto, the polynomial settings. Auto's exact fallback shares the polynomial attempt's view,
+  /// so it runs key blocks of `polynomialRowMultiple`.
+  private static func settings(
+    of method: AttentionMethod, instructionSet: KernelInstructionSet, headWidth: Int, length: Int
+  ) throws -> (FlashTiling, PolynomialSettings?) {
     switch method {
     case let .exact(tiling):
       try tiling.validate()
-      return (tiling, nil)
+      return (tiling.resolved(for: instructionSet, headWidth: headWidth, length: length), nil)
     case let .polynomial(settings), let .auto(settings):
       try settings.validate()
-      return (.standard, settings)
+      return (FlashTiling(keyBlock: polynomialRowMultiple).resolved(for: instructionSet, headWidth: headWidth, length: length), settings)
     case .reference:
-      return (.standard, nil)
+      return (FlashTiling(keyBlock: polynomialRowMultiple).resolved(for: instructionSet, headWidth: headWidth, length: length), nil)
     }
   }
 

@@ -73,12 +73,14 @@ public enum ExactPrecision: String, Sendable, Equatable, CaseIterable {
 
 /// The settings of the exact path: block sizes, which are fixed numbers, never derived from the
 /// thread count, so the tiles (and every bit of the result) are the same on any number of
-/// threads, and the precision of the products.
+/// threads, and the precision of the products. A block size left nil is the kernels' own, from
+/// the blocking table of the instruction set in use and the head width (`ExactBlocking`).
 public struct FlashTiling: Sendable, Equatable {
-  /// Rows of a query block, B_r.
-  public var queryBlock: Int
-  /// Rows of a key block, B_c (also the padding granularity of L).
-  public var keyBlock: Int
+  /// Rows of a query block, B_r (nil: the instruction set's blocking).
+  public var queryBlock: Int?
+  /// Rows of a key block, B_c, also the padding granularity of L (nil: the instruction set's
+  /// blocking for the head width).
+  public var keyBlock: Int?
   /// The most key groups per (sequence, head) pair: each is one backward tile and keeps its own
   /// partial dq̂ for the rows of a panel, so memory grows by this factor times a panel's rows.
   public var maxKeyGroups: Int
@@ -89,9 +91,9 @@ public struct FlashTiling: Sendable, Equatable {
   /// The arithmetic of the products (the forward pass's, which its backward pass keeps).
   public var precision: ExactPrecision
 
-  /// A tiling from its block sizes and precision.
+  /// A tiling from its block sizes (nil: the kernels' blocking) and precision.
   public init(
-    queryBlock: Int = 64, keyBlock: Int = 64, maxKeyGroups: Int = 16, backwardPanelBytes: Int = 384 << 10,
+    queryBlock: Int? = nil, keyBlock: Int? = nil, maxKeyGroups: Int = 16, backwardPanelBytes: Int = 384 << 10,
     precision: ExactPrecision = .float32
   ) {
     self.queryBlock = queryBlock
@@ -101,20 +103,45 @@ public struct FlashTiling: Sendable, Equatable {
     self.precision = precision
   }
 
-  /// Query rows per backward panel for a head stride: a multiple of B_r, at least B_r.
-  func backwardPanelRows(headStride: Int) -> Int {
-    max(queryBlock, backwardPanelBytes / (12 * max(headStride, 1)) / queryBlock * queryBlock)
-  }
-
-  /// The tiling the library uses by default (Float32).
+  /// The tiling the library uses by default (Float32, the kernels' blocking).
   public static let standard = FlashTiling()
 
   /// The standard tiling with bfloat16 products.
   public static let bfloat16 = FlashTiling(precision: .bfloat16)
 
-  /// Throws unless the block sizes are positive multiples of 16 and there is at least one key group.
+  /// This tiling with the block sizes left nil taken from `instructionSet`'s blocking at head
+  /// width h; a table key block longer than 64 is cut to L rounded up to 64, so a short sequence is
+  /// padded no further than it would be with 64-key blocks.
+  public func resolved(for instructionSet: KernelInstructionSet, headWidth: Int, length: Int) -> FlashTiling {
+    let blocking = instructionSet.exactBlocking
+    var tiling = self
+    tiling.queryBlock = queryBlock ?? blocking.queryBlock
+    tiling.keyBlock = keyBlock ?? min(blocking.keyBlock(headWidth: headWidth), max(64, (length + 63) / 64 * 64))
+    return tiling
+  }
+
+  /// B_r of a resolved tiling.
+  var rowsPerQueryBlock: Int {
+    guard let queryBlock else { preconditionFailure("FlashTiling used before resolved(for:headWidth:length:)") }
+    return queryBlock
+  }
+
+  /// B_c of a resolved tiling.
+  var keysPerBlock: Int {
+    guard let keyBlock else { preconditionFailure("FlashTiling used before resolved(for:headWidth:length:)") }
+    return keyBlock
+  }
+
+  /// Query rows per backward panel for a head stride: a multiple of B_r, at least B_r.
+  func backwardPanelRows(headStride: Int) -> Int {
+    let rows = rowsPerQueryBlock
+    return max(rows, backwardPanelBytes / (12 * max(headStride, 1)) / rows * rows)
+  }
+
+  /// Throws unless the block sizes given are positive multiples of 16 and there is at least one key group.
   func validate() throws {
-    for (name, value) in [("queryBlock", queryBlock), ("keyBlock", keyBlock)] where value < 16 || value % 16 != 0 {
+    for (name, value) in [("queryBlock", queryBlock), ("keyBlock", keyBlock)] {
+      guard let value, value < 16 || value % 16 != 0 else { continue }
       throw LoRAGradError.invalidArgument(argument: name, expected: "a positive multiple of 16", given: "\(value)")
     }
     guard maxKeyGroups >= 1 else {
