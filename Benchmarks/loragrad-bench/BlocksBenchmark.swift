@@ -8,7 +8,7 @@ import LoRAGradIO
 enum BlocksBenchmark {
   static let help = """
     usage: loragrad-bench blocks [--length L] [--heads H] [--blocks BrxBc,…] [--rounds K] [--causal]
-                                 [--precision P] [--out DIR] [--threads N] [--backend B] [--isa I]
+                                 [--key-groups G] [--panel-bytes B] [--precision P] [--out DIR] [--threads N] [--backend B] [--isa I]
 
     Times the exact loss + adapter gradients + dX (N = 1, D = 64, r = 8) with each query × key
     block size given, one call of each in turn for K rounds after one untimed call each, and
@@ -22,6 +22,8 @@ enum BlocksBenchmark {
       --blocks B,…         block sizes as BrxBc, multiples of 16, or "table" (default table,64x64,64x128,64x256,128x128)
       --rounds K           timed calls of each size (default 9)
       --causal             the causal mask (default full)
+      --key-groups G       FlashTiling.maxKeyGroups for every size (default 16)
+      --panel-bytes B      FlashTiling.backwardPanelBytes for every size (default 393216)
       --precision P        float32 or bf16 (default float32)
       --out DIR            also write DIR/blocks.csv
     \(ExecutionArguments.help)
@@ -35,17 +37,19 @@ enum BlocksBenchmark {
     }
     let rounds = try arguments.integer("--rounds", default: 9, in: 1...1000)
     let causal = arguments.flag("--causal")
+    let keyGroups = try arguments.integer("--key-groups", default: FlashTiling.standard.maxKeyGroups, in: 1...1 << 16)
+    let panelBytes = try arguments.integer("--panel-bytes", default: FlashTiling.standard.backwardPanelBytes, in: 1...1 << 40)
     let precisionName = try arguments.option("--precision") ?? "float32"
     guard let precision = ExactPrecision(name: precisionName) else {
       throw LoRAGradError.invalidArgument(argument: "--precision", expected: "float32 or bf16", given: "'\(precisionName)'")
     }
     let tilings = try (arguments.option("--blocks") ?? "table,64x64,64x128,64x256,128x128").split(separator: ",").map { text -> (String, FlashTiling) in
-      if text == "table" { return ("table", FlashTiling(precision: precision)) }
+      if text == "table" { return ("table", FlashTiling(maxKeyGroups: keyGroups, backwardPanelBytes: panelBytes, precision: precision)) }
       let parts = text.split(separator: "x").map { Int($0) }
       guard parts.count == 2, let rows = parts[0], let keys = parts[1], rows >= 16, rows % 16 == 0, keys >= 16, keys % 16 == 0 else {
         throw LoRAGradError.invalidArgument(argument: "--blocks", expected: "sizes BrxBc (multiples of 16) or table, comma-separated", given: "'\(text)'")
       }
-      return (String(text), FlashTiling(queryBlock: rows, keyBlock: keys, precision: precision))
+      return (String(text), FlashTiling(queryBlock: rows, keyBlock: keys, maxKeyGroups: keyGroups, backwardPanelBytes: panelBytes, precision: precision))
     }
     let output = try arguments.option("--out")
     let options = try ExecutionArguments(&arguments).options

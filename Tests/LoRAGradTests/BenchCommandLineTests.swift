@@ -47,7 +47,8 @@ final class BenchCommandLineTests: XCTestCase {
       (["phase", "--head-widths", "x"], "--head-widths"), (["exact", "--backend", "gpu"], "--backend"),
       (["length", "--threads", "-1"], "--threads"), (["sweep-that-does-not-exist"], "sweep-that-does-not-exist"),
       (["tile-gemm", "--head-width", "16,x"], "--head-width"), (["tile-gemm", "--b-stride", "10"], "--b-stride"),
-      (["exact", "--key-block", "24"], "--key-block"), (["blocks", "--blocks", "64x40"], "--blocks"), (["exact", "--query-block", "0"], "--query-block"),
+      (["exact", "--key-block", "24"], "--key-block"), (["blocks", "--blocks", "64x40"], "--blocks"),
+      (["blocks", "--key-groups", "0"], "--key-groups"), (["blocks", "--panel-bytes", "x"], "--panel-bytes"), (["exact", "--query-block", "0"], "--query-block"),
     ] {
       let outcome = try bench(arguments)
       XCTAssertEqual(outcome.status, 2, "\(arguments): \(outcome.standardError)")
