@@ -8,7 +8,7 @@ enum RoundingModel {
 
   /// The relative term, 8·u·(1 + log₂ L) of each gradient's largest entry: every output is a
   /// short chain of Float32 products (projection, scores, softmax, the gradient GEMMs, the
-  /// adapter products) whose accumulations are blocked (64 keys, 256 rows, D columns) and
+  /// adapter products) whose accumulations are blocked (64–256 keys, 256 rows, D columns) and
   /// combined pairwise or in Float64, so the error grows like the depth of the chain, not like L.
   /// Measured (2026-12-02, L = 16 … 1024, D = 16 … 64, every layer feature): 6–32 u, 0.15–0.36 of this.
   static func relativeTolerance(_ problem: AttentionProblem) -> Double {
