@@ -2,31 +2,33 @@
 // `loragrad-bench blocks` (block sizes against each other, interleaved call by call) on the
 // classes measured so far; the numbers and the machine are in Docs/Benchmarks.md.
 //
-// A key panel of 4096 floats (16 KiB of k̂ᵀ, the same of Vᵀ) keeps h = 64 at the 64-key blocks
-// the exact path always had and gives h = 16 blocks of 256 keys. With a 16-wide head a tile's
-// products are only 16 FMAs deep, so what each row pays once per key block between them (its
-// maximum, the exp's sum, the rescaling of O, the micro-kernels' start and store) weighs more,
-// and longer key blocks pay it less often: 1.05–1.12× at h = 16 on Zen 4 with every class's
-// kernels, while at h = 64 no block size beat 64 × 64 by more than the noise (±3%).
+// A key panel of 16 KiB (of k̂ᵀ, and the same of Vᵀ) keeps Float32 at h = 64 on the 64-key blocks
+// the exact path always had, and gives h = 16 blocks of 256 keys and native bf16 at h = 64 blocks
+// of 128. With a 16-wide head a tile's products are only 16 FMAs deep, so what each row pays once
+// per key block between them (its maximum, the exp's sum, the rescaling of O, the micro-kernels'
+// start and store) weighs more, and longer key blocks pay it less often: 1.05–1.18× at h = 16 on
+// Zen 4 with every class's kernels. bf16 products halve the products' time, so the same holds for
+// them at h = 64 (1.03–1.09×), while Float32 at h = 64 gained nothing beyond the noise (±3%).
 
 #include "ops.h"
 
 lgk_blocking lgk_blocking_for(lgk_isa isa) {
   switch (isa) {
     case lgk_isa_avx512bf16:  // Zen 4 (half-rate AVX-512), fp32 and bf16 products
-      return (lgk_blocking){.query_block = 64, .key_panel_floats = 4096, .key_block_min = 64, .key_block_max = 256};
+      return (lgk_blocking){.query_block = 64, .key_panel_bytes = 16384, .key_block_min = 64, .key_block_max = 256};
     case lgk_isa_avx512f:  // Zen 4; not yet swept on a full-rate core (Zen 5)
-      return (lgk_blocking){.query_block = 64, .key_panel_floats = 4096, .key_block_min = 64, .key_block_max = 256};
+      return (lgk_blocking){.query_block = 64, .key_panel_bytes = 16384, .key_block_min = 64, .key_block_max = 256};
     case lgk_isa_avx2_fma:  // swept on Zen 4 running the AVX2 kernels; not on 128-bit units (Zen 1)
-      return (lgk_blocking){.query_block = 64, .key_panel_floats = 4096, .key_block_min = 64, .key_block_max = 256};
+      return (lgk_blocking){.query_block = 64, .key_panel_bytes = 16384, .key_block_min = 64, .key_block_max = 256};
     case lgk_isa_portable:
     default:
-      return (lgk_blocking){.query_block = 64, .key_panel_floats = 4096, .key_block_min = 64, .key_block_max = 256};
+      return (lgk_blocking){.query_block = 64, .key_panel_bytes = 16384, .key_block_min = 64, .key_block_max = 256};
   }
 }
 
-int64_t lgk_blocking_key_block(lgk_blocking blocking, int64_t head_width) {
-  int64_t block = head_width > 0 ? blocking.key_panel_floats / head_width / 16 * 16 : blocking.key_block_max;
+int64_t lgk_blocking_key_block(lgk_blocking blocking, int64_t head_width, int64_t element_bytes) {
+  const int64_t row_bytes = head_width * (element_bytes > 0 ? element_bytes : 4);
+  int64_t block = row_bytes > 0 ? blocking.key_panel_bytes / row_bytes / 16 * 16 : blocking.key_block_max;
   if (block < blocking.key_block_min) block = blocking.key_block_min;
   if (block > blocking.key_block_max) block = blocking.key_block_max;
   return block;

@@ -18,7 +18,7 @@ final class ExactBlockingTests: XCTestCase {
       XCTAssertEqual(FlashTiling.standard.resolved(for: isa, headWidth: 64, length: 4096).keyBlock, 64, "\(isa)")
       XCTAssertEqual(FlashTiling.standard.resolved(for: isa, headWidth: 64, length: 4096).queryBlock, 64, "\(isa)")
     }
-    // Every class measured gives a 16-wide head 256-key blocks (4096 floats per k̂ᵀ panel), a
+    // Every class measured gives a 16-wide Float32 head 256-key blocks (16 KiB per k̂ᵀ panel), a
     // 32-wide one 128, cut to L rounded up to 64 for a short sequence; a block the caller names is kept.
     for isa in KernelInstructionSet.allCases {
       XCTAssertEqual(isa.exactBlocking.keyBlock(headWidth: 16), 256, "\(isa)")
@@ -27,20 +27,31 @@ final class ExactBlockingTests: XCTestCase {
       XCTAssertEqual(FlashTiling.standard.resolved(for: isa, headWidth: 16, length: 50).keyBlock, 64, "\(isa)")
       XCTAssertEqual(FlashTiling.standard.resolved(for: isa, headWidth: 16, length: 130).keyBlock, 192, "\(isa)")
       XCTAssertEqual(FlashTiling(keyBlock: 32).resolved(for: isa, headWidth: 16, length: 4096).keyBlock, 32, "\(isa)")
+      // bf16 pairs are 2 bytes an element, so the same panel holds twice the keys; the fallback
+      // keeps one bf16 per float and the Float32 blocks.
+      let bf16 = FlashTiling.bfloat16.resolved(for: isa, headWidth: 64, length: 4096).keyBlock
+      XCTAssertEqual(bf16, isa.multipliesBFloat16 ? 128 : 64, "\(isa)")
+      XCTAssertEqual(FlashTiling.bfloat16.resolved(for: isa, headWidth: 16, length: 4096).keyBlock, 256, "\(isa)")
     }
   }
 
   /// A tiling left open is the table's blocks for the head width: the same bits as naming them,
   /// with every layer feature, on every instruction set here.
   func testOpenTilingRunsTheTablesBlocks() throws {
-    let problem = try AttentionProblem.synthetic(.all, sequences: 2, length: 203, width: 32, heads: 2, loraRank: 3, seed: 21)
+    let narrow = try AttentionProblem.synthetic(.all, sequences: 2, length: 203, width: 32, heads: 2, loraRank: 3, seed: 21)
+    let wide = try AttentionProblem.synthetic(.all, length: 150, width: 64, heads: 1, loraRank: 3, seed: 22)
     for isa in KernelInstructionSet.available {
       let options = ExecutionOptions(parallelism: .dispatch(threads: 2), instructionSet: isa)
-      let keyBlock = min(isa.exactBlocking.keyBlock(headWidth: 16), 256)  // L = 203 rounds up to 256
-      let open = try problem.gradients(method: .exact(.standard), options: options)
-      let named = try problem.gradients(
-        method: .exact(FlashTiling(queryBlock: isa.exactBlocking.queryBlock, keyBlock: keyBlock)), options: options)
-      assertBitIdentical(open, named, "\(isa)")
+      for (problem, h) in [(narrow, 16), (wide, 64)] {
+        for precision in [ExactPrecision.float32, .bfloat16] {
+          // L = 203 and 150 round up to 256 and 192, which cut the table's block.
+          let keyBlock = min(isa.exactBlocking.keyBlock(headWidth: h, precision: precision), h == 16 ? 256 : 192)
+          let open = try problem.gradients(method: .exact(FlashTiling(precision: precision)), options: options)
+          let named = try problem.gradients(
+            method: .exact(FlashTiling(queryBlock: isa.exactBlocking.queryBlock, keyBlock: keyBlock, precision: precision)), options: options)
+          assertBitIdentical(open, named, "\(isa) h=\(h) \(precision)")
+        }
+      }
     }
   }
 }

@@ -57,21 +57,23 @@ int lgk_ops_bf16_native(const lgk_ops *ops);
 void lgk_exp(const lgk_ops *ops, int64_t n, const float *x, float *y);
 
 /// The exact path's blocking for one instruction set, as data (as BLIS keeps a configuration per
-/// class; blocking.c): the query block B_r, and the key block B_c as a budget of k̂ᵀ floats per
-/// key panel (B_c·h), so that narrow heads get long key blocks, clamped to [key_block_min,
-/// key_block_max]. The register blocking of the micro-kernels is in their sources.
+/// class; blocking.c): the query block B_r, and the key block B_c as a budget of bytes per k̂ᵀ key
+/// panel (B_c·h elements of 4 bytes, or 2 for natively paired bf16), so that narrow heads and
+/// bf16 operands get long key blocks, clamped to [key_block_min, key_block_max]. The register
+/// blocking of the micro-kernels is in their sources.
 typedef struct lgk_blocking {
-  int64_t query_block;       ///< B_r, a multiple of 16.
-  int64_t key_panel_floats;  ///< B_c·h the key block aims at (floats of one k̂ᵀ panel).
-  int64_t key_block_min;     ///< The shortest key block, a multiple of 16.
-  int64_t key_block_max;     ///< The longest key block, a multiple of 16.
+  int64_t query_block;      ///< B_r, a multiple of 16.
+  int64_t key_panel_bytes;  ///< B_c·h·(bytes per element) the key block aims at (one k̂ᵀ panel).
+  int64_t key_block_min;    ///< The shortest key block, a multiple of 16.
+  int64_t key_block_max;    ///< The longest key block, a multiple of 16.
 } lgk_blocking;
 
 /// The blocking table's entry for `isa`.
 lgk_blocking lgk_blocking_for(lgk_isa isa);
-/// B_c for head width h under `blocking`: key_panel_floats / h rounded down to a multiple of 16,
-/// clamped to [key_block_min, key_block_max].
-int64_t lgk_blocking_key_block(lgk_blocking blocking, int64_t head_width);
+/// B_c for head width h and operands of `element_bytes` (4: Float32 or bf16 held one per float;
+/// 2: bf16 pairs) under `blocking`: key_panel_bytes / (h·element_bytes) rounded down to a multiple
+/// of 16, clamped to [key_block_min, key_block_max].
+int64_t lgk_blocking_key_block(lgk_blocking blocking, int64_t head_width, int64_t element_bytes);
 
 #ifdef __cplusplus
 }
