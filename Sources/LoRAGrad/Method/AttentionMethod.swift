@@ -110,8 +110,8 @@ public struct FlashTiling: Sendable, Equatable {
   public static let bfloat16 = FlashTiling(precision: .bfloat16)
 
   /// This tiling with the block sizes left nil taken from `instructionSet`'s blocking at head
-  /// width h and this tiling's precision; a table key block longer than 64 is cut to L rounded up to 64, so a short sequence is
-  /// padded no further than it would be with 64-key blocks.
+  /// width h and this tiling's precision; a table key block longer than 64 is cut to L rounded up
+  /// to 64, so a short sequence is padded no further than it would be with 64-key blocks.
   public func resolved(for instructionSet: KernelInstructionSet, headWidth: Int, length: Int) -> FlashTiling {
     let blocking = instructionSet.exactBlocking
     var tiling = self
