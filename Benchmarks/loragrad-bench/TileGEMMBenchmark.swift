@@ -89,7 +89,7 @@ enum TileGEMMBenchmark {
         Product(name: "P·V", m: block, n: h, k: block, transposedA: false, perTile: 2),
         Product(name: "Pᵀ·dO", m: block, n: h, k: block, transposedA: true, perTile: 2),
       ]
-      print("\nh = \(h)        " + engines.map { cell($0.name, 20) }.joined())
+      print("\nh = \(h)        " + engines.map { leftAligned($0.name, 20) }.joined())
       var tileSeconds = [Double](repeating: 0, count: engines.count)
       var rows: [(String, [Double])] = []
       for product in products {
@@ -115,7 +115,7 @@ enum TileGEMMBenchmark {
           if case .ours = engine { return rate }
           return nil
         }.max() ?? 1
-        print(cell(name, 14) + rates.map { String(format: "%7.1f (%4.2f×)     ", $0, $0 / ours) }.joined())
+        print(leftAligned(name, 14) + rates.map { String(format: "%7.1f (%4.2f×)     ", $0, $0 / ours) }.joined())
         for (engine, rate) in zip(engines, rates) {
           table.append([
             machine.processor, machine.vectorClass, String(h), String(block), name, engine.name, String(rate), String(rate / ours),
@@ -195,7 +195,8 @@ enum TileGEMMBenchmark {
     }
   }
 
-  private static func cell(_ text: String, _ width: Int) -> String {
+  /// `text` left-aligned in a column of `width` characters (at least one space after it).
+  private static func leftAligned(_ text: String, _ width: Int) -> String {
     text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count)
   }
 }

@@ -12,18 +12,20 @@
 
 #include "ops.h"
 
+// One row per lgk_isa, narrowest first: the class each was swept on, and its numbers.
+static const lgk_blocking table[] = {
+    [lgk_isa_portable] = {.query_block = 64, .key_panel_bytes = 16384, .key_block_min = 64, .key_block_max = 256},
+    // Swept on Zen 4 running the AVX2 kernels; not on 128-bit units (Zen 1).
+    [lgk_isa_avx2_fma] = {.query_block = 64, .key_panel_bytes = 16384, .key_block_min = 64, .key_block_max = 256},
+    // Zen 4 (half-rate AVX-512); not yet swept on a full-rate core (Zen 5).
+    [lgk_isa_avx512f] = {.query_block = 64, .key_panel_bytes = 16384, .key_block_min = 64, .key_block_max = 256},
+    // Zen 4, Float32 and bf16 products.
+    [lgk_isa_avx512bf16] = {.query_block = 64, .key_panel_bytes = 16384, .key_block_min = 64, .key_block_max = 256},
+};
+
 lgk_blocking lgk_blocking_for(lgk_isa isa) {
-  switch (isa) {
-    case lgk_isa_avx512bf16:  // Zen 4 (half-rate AVX-512), fp32 and bf16 products
-      return (lgk_blocking){.query_block = 64, .key_panel_bytes = 16384, .key_block_min = 64, .key_block_max = 256};
-    case lgk_isa_avx512f:  // Zen 4; not yet swept on a full-rate core (Zen 5)
-      return (lgk_blocking){.query_block = 64, .key_panel_bytes = 16384, .key_block_min = 64, .key_block_max = 256};
-    case lgk_isa_avx2_fma:  // swept on Zen 4 running the AVX2 kernels; not on 128-bit units (Zen 1)
-      return (lgk_blocking){.query_block = 64, .key_panel_bytes = 16384, .key_block_min = 64, .key_block_max = 256};
-    case lgk_isa_portable:
-    default:
-      return (lgk_blocking){.query_block = 64, .key_panel_bytes = 16384, .key_block_min = 64, .key_block_max = 256};
-  }
+  const int index = (int)isa;
+  return table[index >= 0 && index < (int)(sizeof table / sizeof table[0]) ? index : lgk_isa_portable];
 }
 
 int64_t lgk_blocking_key_block(lgk_blocking blocking, int64_t head_width, int64_t element_bytes) {

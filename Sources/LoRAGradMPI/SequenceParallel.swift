@@ -33,10 +33,7 @@ public enum SequenceParallel {
 
   /// This rank's rows of every sequence of `values` ([N, L, width]).
   private static func ownRows(_ values: [Float], sequences n: Int, length l: Int, width: Int, rows: Range<Int>) -> [Float] {
-    var mine: [Float] = []
-    mine.reserveCapacity(n * rows.count * width)
-    for sequence in 0..<n { mine += values[((sequence * l + rows.lowerBound) * width)..<((sequence * l + rows.upperBound) * width)] }
-    return mine
+    values.withUnsafeBufferPointer { SequenceShard.rows(of: $0, sequences: n, length: l, width: width, rows: rows) }
   }
 
   /// Every rank's rows of every sequence (`mine`: this rank's, [N, rows, width]), in order: the

@@ -90,12 +90,8 @@ enum ProjectionBackward {
     func inputRows() -> [Float]? {
       guard inputGradient else { return nil }
       guard partial else { return dX.array }
-      var rows: [Float] = []
-      rows.reserveCapacity(batch.shape.sequences * own.count * d)
-      for sequence in 0..<batch.shape.sequences {
-        rows += UnsafeBufferPointer(start: dX.base + (sequence * l + own.lowerBound) * d, count: own.count * d)
-      }
-      return rows
+      return SequenceShard.rows(
+        of: UnsafeBufferPointer(start: dX.base, count: dX.count), sequences: batch.shape.sequences, length: l, width: d, rows: own)
     }
     guard !adapted.isEmpty else { return ([:], inputRows()) }
 

@@ -42,4 +42,17 @@ package final class SequenceShard: @unchecked Sendable {
     let own = self.geometry(geometry), rowsPerChunk = Int(geometry.blocks_per_chunk * geometry.row_block)
     return min(length, Int(own.own_begin) * rowsPerChunk)..<min(length, Int(own.own_end) * rowsPerChunk)
   }
+
+  /// Positions `rows` of every sequence of `values` ([sequences, length, width], row-major), in
+  /// order: [sequences, rows.count, width].
+  package static func rows(
+    of values: UnsafeBufferPointer<Float>, sequences: Int, length: Int, width: Int, rows: Range<Int>
+  ) -> [Float] {
+    var selected: [Float] = []
+    selected.reserveCapacity(sequences * rows.count * width)
+    for sequence in 0..<sequences {
+      selected += values[((sequence * length + rows.lowerBound) * width)..<((sequence * length + rows.upperBound) * width)]
+    }
+    return selected
+  }
 }
