@@ -47,7 +47,8 @@ final class BenchCommandLineTests: XCTestCase {
       (["phase", "--head-widths", "x"], "--head-widths"), (["exact", "--backend", "gpu"], "--backend"),
       (["length", "--threads", "-1"], "--threads"), (["sweep-that-does-not-exist"], "sweep-that-does-not-exist"),
       (["tile-gemm", "--head-width", "16,x"], "--head-width"), (["tile-gemm", "--b-stride", "10"], "--b-stride"),
-      (["exact", "--key-block", "24"], "--key-block"), (["blocks", "--blocks", "64x40"], "--blocks"),
+      (["exact", "--key-block", "24"], "--key-block"), (["exact", "--mask", "diagonal"], "--mask"),
+      (["exact", "--length", "64,0"], "--length"), (["blocks", "--blocks", "64x40"], "--blocks"),
       (["blocks", "--key-groups", "0"], "--key-groups"), (["blocks", "--panel-bytes", "x"], "--panel-bytes"), (["exact", "--query-block", "0"], "--query-block"),
     ] {
       let outcome = try bench(arguments)
@@ -149,6 +150,25 @@ final class BenchCommandLineTests: XCTestCase {
       XCTAssertEqual(row[namedRows[0].firstIndex(of: "query_block")!], "32")
       XCTAssertEqual(row[namedRows[0].firstIndex(of: "key_block")!], "48")
     }
+  }
+
+  /// Several lengths in one run: a row per length (one mask asked for), the first length's rate
+  /// against itself exactly 1 and the next one's the quotient of the rates; without the dX runs
+  /// their columns are empty.
+  func testExactGivesEachLengthsRateAgainstTheFirst() throws {
+    let directory = scratch()
+    let outcome = try bench(["exact", "--length", "64,160", "--heads", "4", "--mask", "full", "--no-dx-cost", "--repeats", "1",
+                             "--threads", "1", "--python", "/nonexistent/python", "--out", directory])
+    XCTAssertEqual(outcome.status, 0, outcome.standardError)
+    let rows = try csvRows(directory + "/exact.csv")
+    let header = try XCTUnwrap(rows.first)
+    let column = { (name: String) in header.firstIndex(of: name)! }
+    XCTAssertEqual(rows.dropFirst().map { $0[column("length")] }, ["64", "160"])
+    XCTAssertEqual(rows.dropFirst().map { $0[column("mask")] }, ["full", "full"])
+    XCTAssertEqual(rows.dropFirst().map { $0[column("seconds_without_dx")] }, ["", ""])
+    XCTAssertEqual(Double(rows[1][column("rate_vs_first_length")]), 1)
+    let ratio = Double(rows[2][column("gflops")])! / Double(rows[1][column("gflops")])!
+    XCTAssertEqual(Double(rows[2][column("rate_vs_first_length")])!, ratio, accuracy: 1e-9 * ratio)
   }
 
   /// The block sweep: a row per size, "table" resolved to the table's blocks, the first size's
