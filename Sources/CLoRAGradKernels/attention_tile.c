@@ -12,8 +12,9 @@ static inline int64_t row_valid(const lgk_tile_shape *shape, int64_t i) {
 int64_t lgk_tile_row_valid(const lgk_tile_shape *shape, int64_t i) { return row_valid(shape, i); }
 
 void lgk_tile_online_softmax(const lgk_ops *ops, const lgk_tile_shape *shape, float *s, float *row_max, float *row_sum,
-                             float *o) {
+                             float *o, int bf16) {
   const int64_t rows = shape->rows, cols = shape->cols, hs = shape->head_stride;
+  float (*const row_exp_shifted)(int64_t, int64_t, float *, float) = bf16 ? ops->row_exp_shifted_bf16 : ops->row_exp_shifted;
   for (int64_t i = 0; i < rows; i++) {
     float *si = s + i * cols;
     const int64_t valid = row_valid(shape, i);
@@ -21,11 +22,11 @@ void lgk_tile_online_softmax(const lgk_ops *ops, const lgk_tile_shape *shape, fl
     const float block_max = ops->row_max(valid, si);
     const float new_max = block_max > old_max ? block_max : old_max;
     if (new_max == -INFINITY) {  // nothing visible yet: the row stays zero
-      (void)ops->row_exp_shifted(cols, 0, si, 0.0f);
+      (void)row_exp_shifted(cols, 0, si, 0.0f);
       continue;
     }
     const float correction = old_max == new_max ? 1.0f : expf(old_max - new_max);
-    const float block_sum = ops->row_exp_shifted(cols, valid, si, new_max);
+    const float block_sum = row_exp_shifted(cols, valid, si, new_max);
     row_sum[i] = row_sum[i] * correction + block_sum;
     row_max[i] = new_max;
     if (correction != 1.0f) ops->row_scale(hs, o + i * hs, correction);
@@ -37,7 +38,7 @@ void lgk_tile_forward_online(const lgk_ops *ops, const lgk_tile_shape *shape, co
                              float *row_max, float *row_sum, float *o) {
   const int64_t rows = shape->rows, cols = shape->cols, hs = shape->head_stride;
   ops->sgemm(rows, cols, hs, 1.0f, q, ldq, 1, k_t, ldkt, 0.0f, s, cols);
-  lgk_tile_online_softmax(ops, shape, s, row_max, row_sum, o);
+  lgk_tile_online_softmax(ops, shape, s, row_max, row_sum, o, 0);
   ops->sgemm(rows, hs, cols, 1.0f, s, cols, 1, v, ldv, 1.0f, o, hs);
 }
 

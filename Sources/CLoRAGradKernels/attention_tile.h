@@ -22,9 +22,9 @@ int64_t lgk_tile_row_valid(const lgk_tile_shape *shape, int64_t i);
 
 /// The softmax half of an online step, on the scores S (rows × cols) of one block: per row
 /// m ← max(m, max_j S_ij), S ← exp(S − m) (zero where hidden), l ← l·e^{m_old − m} + Σ_j S_ij,
-/// O ← O·e^{m_old − m}; P V is then added by the caller.
+/// O ← O·e^{m_old − m}; P V is then added by the caller. `bf16`: with the bf16 tiles' exp.
 void lgk_tile_online_softmax(const lgk_ops *ops, const lgk_tile_shape *shape, float *s, float *row_max, float *row_sum,
-                             float *o);
+                             float *o, int bf16);
 
 /// One step of the online softmax (FlashAttention-2): S = q k_tᵀ, per row m ← max(m, max_j S_ij),
 /// P = exp(S − m) (zero where hidden), l ← l·e^{m_old − m} + Σ_j P_ij, O ← O·e^{m_old − m} + P V.

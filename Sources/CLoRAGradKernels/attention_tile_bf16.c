@@ -1,6 +1,7 @@
 // The attention tiles with bf16 products (SPEC §2.1): the steps of attention_tile.c, with every
 // GEMM operand in its packed bf16 form (lgk_exact.h) and fp32 accumulation. The softmax, its
-// sums, lse, δ and dS = P ∘ (dP − δ) stay fp32; P and dS are rounded only as operands.
+// sums, lse, δ and dS = P ∘ (dP − δ) stay fp32; P and dS are rounded only as operands, so P's
+// exp is the bf16 tiles' (within 2⁻¹⁷ relative, row_ops_template.h), not the full one.
 
 #include "attention_tile.h"
 #include "bf16.h"
@@ -10,7 +11,7 @@ void lgk_tile_forward_online_bf16(const lgk_ops *ops, const lgk_tile_shape *shap
                                   float *row_sum, float *o) {
   const int64_t rows = shape->rows, cols = shape->cols, hs = shape->head_stride, w = lgk_bf16_step(ops);
   lgk_bf16_gemm(ops, rows, cols, hs, q, hs / w, 1, k_t, ldkt, 0.0f, s, cols);
-  lgk_tile_online_softmax(ops, shape, s, row_max, row_sum, o);
+  lgk_tile_online_softmax(ops, shape, s, row_max, row_sum, o, 1);
   lgk_bf16_pack_rows(ops, rows, cols, s, cols, p_rows, cols / w);
   lgk_bf16_gemm(ops, rows, hs, cols, p_rows, cols / w, 1, v, hs, 1.0f, o, hs);
 }
@@ -23,7 +24,7 @@ void lgk_tile_backward_bf16(const lgk_ops *ops, const lgk_tile_shape *shape, con
   // P = exp(S − lse), zero where hidden; dS = P ∘ (dO Vᵀ − δ), both fp32.
   lgk_bf16_gemm(ops, rows, cols, hs, q_rows, hs / w, 1, k_t, ldt, 0.0f, p, cols);
   for (int64_t i = 0; i < rows; i++)
-    (void)ops->row_exp_shifted(cols, lgk_tile_row_valid(shape, i), p + i * cols, lse[i]);
+    (void)ops->row_exp_shifted_bf16(cols, lgk_tile_row_valid(shape, i), p + i * cols, lse[i]);
   lgk_bf16_gemm(ops, rows, cols, hs, d_o_rows, hs / w, 1, v_t, ldt, 0.0f, ds, cols);
   for (int64_t i = 0; i < rows; i++) ops->row_softmax_backward(cols, p + i * cols, ds + i * cols, delta[i]);
   // dV ← dV + Pᵀ dO: Pᵀ is the row_pairs form of P read with swapped strides (likewise dSᵀ).

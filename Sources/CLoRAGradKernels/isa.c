@@ -9,9 +9,11 @@
                                lgk_sgemm_##S,                                                  \
                                lgk_row_max_##S,                                                \
                                lgk_row_exp_shifted_##S,                                        \
+                               lgk_row_exp_shifted_bf16_##S,                                   \
                                lgk_row_softmax_backward_##S,                                   \
                                lgk_row_scale_##S,                                              \
                                lgk_exp_##S,                                                    \
+                               lgk_exp_bf16_##S,                                               \
                                lgk_features_##S,                                               \
                                lgk_weigh_##S,                                                  \
                                BF16,                                                           \
@@ -25,8 +27,10 @@ LGK_TABLE(lgk_isa_avx512f, avx512, NULL)
 // The fp32 operations of avx512f (the same bits), plus the bf16 dot product.
 const lgk_ops lgk_ops_avx512bf16 = {lgk_isa_avx512bf16,         lgk_sgemm_avx512,
                                     lgk_row_max_avx512,         lgk_row_exp_shifted_avx512,
+                                    lgk_row_exp_shifted_bf16_avx512,
                                     lgk_row_softmax_backward_avx512, lgk_row_scale_avx512,
-                                    lgk_exp_avx512,             lgk_features_avx512,
+                                    lgk_exp_avx512,             lgk_exp_bf16_avx512,
+                                    lgk_features_avx512,
                                     lgk_weigh_avx512,           lgk_bf16_gemm_avx512bf16,
                                     lgk_bf16_pack_rows_avx512bf16, lgk_bf16_pack_row_pairs_avx512bf16};
 #endif
@@ -94,6 +98,8 @@ void lgk_bf16_gemm(const lgk_ops *ops, int64_t m, int64_t n, int64_t k, const vo
 }
 
 void lgk_exp(const lgk_ops *ops, int64_t n, const float *x, float *y) { ops->exp(n, x, y); }
+
+void lgk_exp_bf16(const lgk_ops *ops, int64_t n, const float *x, float *y) { ops->exp_bf16(n, x, y); }
 
 int64_t lgk_claim_tile(int64_t *counter) { return __atomic_fetch_add(counter, 1, __ATOMIC_RELAXED); }
 

@@ -16,12 +16,16 @@ struct lgk_ops {
   float (*row_max)(int64_t valid, const float *s);
   /// s_j ← exp(s_j − shift) for j < valid, 0 for valid ≤ j < n; returns Σ_j s_j.
   float (*row_exp_shifted)(int64_t n, int64_t valid, float *s, float shift);
+  /// The same with the bf16 tiles' exp (within 2⁻¹⁷ relative; row_ops_template.h).
+  float (*row_exp_shifted_bf16)(int64_t n, int64_t valid, float *s, float shift);
   /// dp_j ← p_j·(dp_j − delta) for j < n.
   void (*row_softmax_backward)(int64_t n, const float *p, float *dp, float delta);
   /// o_j ← factor·o_j for j < n.
   void (*row_scale)(int64_t n, float *o, float factor);
   /// y_j ← exp(x_j) for j < n.
   void (*exp)(int64_t n, const float *x, float *y);
+  /// y_j ← exp(x_j) with the bf16 tiles' exp, for j < n.
+  void (*exp_bf16)(int64_t n, const float *x, float *y);
   /// Monomial features, unweighted (see lgk_monomial_features).
   void (*features)(int64_t rows, const float *x_t, int64_t ldx, int64_t count,
                    const int32_t *parent, const int32_t *variable, float *out, int64_t ldo);
@@ -52,9 +56,11 @@ extern const lgk_ops lgk_ops_avx512bf16;
                      int64_t ldc);                                                              \
   float lgk_row_max_##S(int64_t valid, const float *s);                                         \
   float lgk_row_exp_shifted_##S(int64_t n, int64_t valid, float *s, float shift);               \
+  float lgk_row_exp_shifted_bf16_##S(int64_t n, int64_t valid, float *s, float shift);          \
   void lgk_row_softmax_backward_##S(int64_t n, const float *p, float *dp, float delta);         \
   void lgk_row_scale_##S(int64_t n, float *o, float factor);                                    \
   void lgk_exp_##S(int64_t n, const float *x, float *y);                                        \
+  void lgk_exp_bf16_##S(int64_t n, const float *x, float *y);                                   \
   void lgk_features_##S(int64_t rows, const float *x_t, int64_t ldx, int64_t count,             \
                         const int32_t *parent, const int32_t *variable, float *out,             \
                         int64_t ldo);                                                           \

@@ -6,6 +6,10 @@
 // a few fp32 ulps), then e^x = e^r·2ⁿ. Inputs are clamped to [−87.34, 88], so e^x never reaches
 // the subnormals and 2ⁿ is exact.
 //
+// exp of the bf16 tiles: their P is rounded to bf16 (u_b = 2⁻⁸) before every product it enters,
+// so 2⁻¹⁷ relative is enough there: one ln2 for the reduction and a degree-4 polynomial (minimax
+// in relative error on |r| ≤ ln2/2: 2.6·10⁻⁶ = 2^−18.6), five operations fewer than vexp.
+//
 // Before including, define:
 //   LGK_SUFFIX     the name suffix (portable, avx2, avx512)
 //   LGK_ATTRIBUTE  the function attribute selecting the instruction set (may be empty)
@@ -37,6 +41,22 @@ LGK_ATTRIBUTE static inline lgk_v vexp(lgk_v x) {
   return v_exp2i(p, n);
 }
 
+LGK_ATTRIBUTE static inline lgk_v vexp_bf16(lgk_v x) {
+  x = v_max(x, v_set1(-87.33654f));
+  x = v_min(x, v_set1(88.0f));
+  lgk_v n = v_round(v_mul(x, v_set1(1.44269504088896341f)));
+  lgk_v r = v_fnma(n, v_set1(0.693147182f), x);
+  lgk_v p = v_set1(4.1458606720e-2f);
+  p = v_fma(p, r, v_set1(1.6790907085e-1f));
+  p = v_fma(p, r, v_set1(5.0004357100e-1f));
+  p = v_fma(p, r, v_set1(9.9996340275e-1f));
+  p = v_fma(p, r, v_set1(9.9999928474e-1f));
+  return v_exp2i(p, n);
+}
+
+// exp(x) with the full exp, or the bf16 tiles' when `bf16` (a constant after inlining).
+LGK_ATTRIBUTE static inline lgk_v vexp_of(lgk_v x, int bf16) { return bf16 ? vexp_bf16(x) : vexp(x); }
+
 LGK_ATTRIBUTE float LGK_NAME(lgk_row_max)(int64_t valid, const float *s) {
   lgk_v m = v_set1(-INFINITY);
   int64_t j = 0;
@@ -46,11 +66,11 @@ LGK_ATTRIBUTE float LGK_NAME(lgk_row_max)(int64_t valid, const float *s) {
   return best;
 }
 
-LGK_ATTRIBUTE float LGK_NAME(lgk_row_exp_shifted)(int64_t n, int64_t valid, float *s, float shift) {
+LGK_ATTRIBUTE static inline float row_exp_shifted(int64_t n, int64_t valid, float *s, float shift, int bf16) {
   lgk_v sum = v_set1(0.0f), c = v_set1(shift);
   int64_t j = 0;
   for (; j + LGK_LANES <= valid; j += LGK_LANES) {
-    lgk_v p = vexp(v_sub(v_load(s + j), c));
+    lgk_v p = vexp_of(v_sub(v_load(s + j), c), bf16);
     v_store(s + j, p);
     sum = v_add(sum, p);
   }
@@ -58,13 +78,21 @@ LGK_ATTRIBUTE float LGK_NAME(lgk_row_exp_shifted)(int64_t n, int64_t valid, floa
     float tail[LGK_LANES];
     const int64_t live = valid - j;
     for (int64_t t = 0; t < LGK_LANES; t++) tail[t] = t < live ? s[j + t] - shift : 0.0f;
-    v_store(tail, vexp(v_load(tail)));
+    v_store(tail, vexp_of(v_load(tail), bf16));
     for (int64_t t = live; t < LGK_LANES; t++) tail[t] = 0.0f;
     sum = v_add(sum, v_load(tail));
     for (int64_t t = 0; t < live; t++) s[j + t] = tail[t];
   }
   for (j = valid; j < n; j++) s[j] = 0.0f;
   return v_hsum(sum);
+}
+
+LGK_ATTRIBUTE float LGK_NAME(lgk_row_exp_shifted)(int64_t n, int64_t valid, float *s, float shift) {
+  return row_exp_shifted(n, valid, s, shift, 0);
+}
+
+LGK_ATTRIBUTE float LGK_NAME(lgk_row_exp_shifted_bf16)(int64_t n, int64_t valid, float *s, float shift) {
+  return row_exp_shifted(n, valid, s, shift, 1);
 }
 
 LGK_ATTRIBUTE void LGK_NAME(lgk_row_softmax_backward)(int64_t n, const float *p, float *dp, float delta) {
@@ -81,13 +109,17 @@ LGK_ATTRIBUTE void LGK_NAME(lgk_row_scale)(int64_t n, float *o, float factor) {
   for (; j < n; j++) o[j] *= factor;
 }
 
-LGK_ATTRIBUTE void LGK_NAME(lgk_exp)(int64_t n, const float *x, float *y) {
+LGK_ATTRIBUTE static inline void exp_of(int64_t n, const float *x, float *y, int bf16) {
   int64_t j = 0;
-  for (; j + LGK_LANES <= n; j += LGK_LANES) v_store(y + j, vexp(v_load(x + j)));
+  for (; j + LGK_LANES <= n; j += LGK_LANES) v_store(y + j, vexp_of(v_load(x + j), bf16));
   if (j < n) {
     float tail[LGK_LANES] = {0};
     for (int64_t t = 0; t < n - j; t++) tail[t] = x[j + t];
-    v_store(tail, vexp(v_load(tail)));
+    v_store(tail, vexp_of(v_load(tail), bf16));
     for (int64_t t = 0; t < n - j; t++) y[j + t] = tail[t];
   }
 }
+
+LGK_ATTRIBUTE void LGK_NAME(lgk_exp)(int64_t n, const float *x, float *y) { exp_of(n, x, y, 0); }
+
+LGK_ATTRIBUTE void LGK_NAME(lgk_exp_bf16)(int64_t n, const float *x, float *y) { exp_of(n, x, y, 1); }

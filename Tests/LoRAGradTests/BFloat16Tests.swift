@@ -1,3 +1,4 @@
+import CLoRAGradKernels
 @testable import LoRAGrad
 import LoRAGradOpenMP
 import XCTest
@@ -44,6 +45,23 @@ final class BFloat16Tests: XCTestCase {
     try check(try .synthetic(.all, sequences: 3, length: 151, width: 16, heads: 2, loraRank: 2, seed: 5), tiling: tiling, "small tiles, L=151")
     let wide = FlashTiling(queryBlock: 48, keyBlock: 16, maxKeyGroups: 5, backwardPanelBytes: 1, precision: .bfloat16)
     try check(try .synthetic(.none, sequences: 2, length: 101, width: 16, heads: 1, loraRank: 2, seed: 6), tiling: wide, "wide query blocks, panels of one block")
+  }
+
+  /// The bf16 tiles' exp is within the ε_exp their rounding model takes (checked on every Float32
+  /// in [−64, 64] by `loragrad-bench exp`; here a fixed sample of 10⁶ over the clamped domain,
+  /// every instruction set), and the full exp is not what they run: it is 20 times tighter.
+  func testTileExpWithinItsRoundingModelTerm() throws {
+    var random = SplitMix64(seed: 17)
+    let x = (0..<1_000_000).map { _ in Float(Double.random(in: -87...88, using: &random)) }
+    for isa in KernelInstructionSet.available {
+      var y = [Float](repeating: 0, count: x.count), full = y
+      lgk_exp_bf16(try isa.operations(), Int64(x.count), x, &y)
+      lgk_exp(try isa.operations(), Int64(x.count), x, &full)
+      let error = { (values: [Float]) in zip(x, values).map { abs(Double($1) - exp(Double($0))) / exp(Double($0)) }.max()! }
+      let worst = error(y)
+      XCTAssertLessThanOrEqual(worst, RoundingModel.bfloat16TileExpError, "\(isa)")
+      XCTAssertGreaterThan(worst, 20 * error(full), "\(isa): the tiles' exp is its own")
+    }
   }
 
   /// Every instruction set of this CPU against the reference; the native kernels (avx512f+bf16)

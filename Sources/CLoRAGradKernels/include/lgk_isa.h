@@ -52,9 +52,13 @@ void lgk_bf16_gemm(const lgk_ops *ops, int64_t m, int64_t n, int64_t k, const vo
 /// per word; otherwise one bf16 value per float, the two of a pair swapped (see lgk_exact.h).
 int lgk_ops_bf16_native(const lgk_ops *ops);
 
-/// y_i = exp(x_i) for n values with the table's vectorised exp (range reduction and a degree-6
+/// y_i = exp(x_i) for n values with the table's vectorised exp (range reduction and a degree-7
 /// polynomial, within a few fp32 ulps on [−87, 88], 0 below).
 void lgk_exp(const lgk_ops *ops, int64_t n, const float *x, float *y);
+
+/// y_i = exp(x_i) with the exp of the bf16 tiles, whose P is rounded to bf16 (u_b = 2⁻⁸): one ln2
+/// and a degree-4 polynomial, within 2⁻¹⁷ relative on [−87, 88] (`loragrad-bench exp`).
+void lgk_exp_bf16(const lgk_ops *ops, int64_t n, const float *x, float *y);
 
 /// The exact path's blocking for one instruction set, as data (as BLIS keeps a configuration per
 /// class; blocking.c): the query block B_r, and the key block B_c as a budget of bytes per k̂ᵀ key

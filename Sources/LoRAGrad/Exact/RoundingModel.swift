@@ -18,18 +18,24 @@ enum RoundingModel {
   /// u_b = 2⁻⁸, the unit roundoff of bfloat16.
   static let bfloat16Roundoff = 0x1p-8
 
-  /// The relative term with bf16 products (`ExactPrecision.bfloat16`): u_b·(3 + A/√h) of each
-  /// gradient's largest entry, plus the Float32 term, with A = max over heads of
+  /// The most relative error of the bf16 tiles' exp (lgk_exp_bf16: one ln2 and a degree-4
+  /// polynomial), 2⁻¹⁷; measured (2026-12-03, `loragrad-bench exp`, every Float32 in [−64, 64])
+  /// at 2^−18.4 with FMA and 2^−17.7 in portable C.
+  static let bfloat16TileExpError = 0x1p-17
+
+  /// The relative term with bf16 products (`ExactPrecision.bfloat16`): u_b·(3 + A/√h) + 2ε_exp of
+  /// each gradient's largest entry, plus the Float32 term, with A = max over heads of
   /// max_i ‖q̂_i‖ · max_j ‖k̂_j‖ (q̂ = √β·Q, k̂ = √β·K, uncentred). Rounding P, V, dO and dS to
   /// bf16 costs u_b per operand along each chain (the 3); rounding q̂ and k̂ moves logit (i, j) by
   /// Σ_c of h independent roundings of q̂_ic k̂_jc, so by about u_b·A/√h (at most 2u_b·A, when
-  /// every rounding has the sign of the worst case), and P by the same relative amount. A model,
+  /// every rounding has the sign of the worst case), and P by the same relative amount. The tiles'
+  /// exp (ε_exp = `bfloat16TileExpError`) moves P directly and through the row sums ℓ. A model,
   /// not a bound: measured (2026-12-03, every layer feature, L = 1 … 151, A = 2 … 17, every
   /// instruction set) at 0.09–0.33 of it.
   static func relativeTolerance(_ problem: AttentionProblem, precision: ExactPrecision) -> Double {
     guard precision == .bfloat16 else { return relativeTolerance(problem) }
     let scale = largestLogitScale(problem) / Double(problem.layer.headWidth).squareRoot()
-    return bfloat16Roundoff * (3 + scale) + relativeTolerance(problem)
+    return bfloat16Roundoff * (3 + scale) + 2 * bfloat16TileExpError + relativeTolerance(problem)
   }
 
   /// A = max over sequences and heads of max_i ‖q̂_i‖ · max_j ‖k̂_j‖, in Float64 (O(N·L·D²)).
