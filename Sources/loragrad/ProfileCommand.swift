@@ -5,12 +5,12 @@ import LoRAGradCommandLine
 enum ProfileCommand {
   static let help = """
     usage: loragrad profile [--method exact|poly] [--precision float32|bf16] [--causal] [--seconds S] [--length L]
-                            [--threads N] [--backend B] [--isa I]
+                            [--heads H] [--threads N] [--backend B] [--isa I]
 
     Runs one path (forward and backward) over and over on an embedded problem for S seconds
     (default 10) so that `perf record -e cpu-clock -g -- loragrad profile …` samples its steady
     state; the C kernels carry the prefix lgk_ (lgomp_ for the OpenMP loop) and show by name in
-    `perf report`. exact: N = 1, L = 4096, D = 64, H = 1.  poly: N = 1, L = 65536, D = 16 (h = 16),
+    `perf report`. exact: N = 1, L = 4096, D = 64, H = 1 (--heads).  poly: N = 1, L = 65536, D = 16 (h = 16),
     R = 0.5, ε = 1e-3. Prints the iterations and mean seconds per iteration on stderr, and for the
     exact path its rate as a share of this machine's SGEMM roof (our kernels, measured after the loop).
 
@@ -21,6 +21,7 @@ enum ProfileCommand {
       --causal             the causal mask
       --seconds S          how long to loop (default 10)
       --length L           sequence length (default 4096 for exact, 65536 for poly)
+      --heads H            exact: heads, a divisor of 64 (default 1; 4 gives h = 16)
     \(ExecutionArguments.help)
     """
 
@@ -33,10 +34,14 @@ enum ProfileCommand {
     guard precision == .float32 || method == "exact" else {
       throw LoRAGradError.invalidArgument(argument: "--precision", expected: "float32 with --method poly (bf16 is for the exact path)", given: "bf16")
     }
+    let heads = try arguments.integer("--heads", default: 1, in: 1...64)
+    guard 64 % heads == 0, heads == 1 || method == "exact" else {
+      throw LoRAGradError.invalidArgument(argument: "--heads", expected: "a divisor of 64, with --method exact", given: "\(heads)")
+    }
     let execution = try ExecutionArguments(&arguments)
     try arguments.finish()
     let problem = method == "exact"
-      ? try DemoProblems.exact(length: length, causal: causal) : try DemoProblems.polynomial(length: length, causal: causal)
+      ? try DemoProblems.exact(length: length, heads: heads, causal: causal) : try DemoProblems.polynomial(length: length, causal: causal)
     let chosen: AttentionMethod = method == "exact" ? .exact(FlashTiling(precision: precision)) : .polynomial(tolerance: 1e-3)
     var iterations = 0
     var elapsed = 0.0
@@ -45,7 +50,7 @@ enum ProfileCommand {
       iterations += 1
     }
     let perIteration = elapsed / Double(iterations)
-    var line = "profile \(method)\(precision == .bfloat16 ? " bf16" : "")\(causal ? " causal" : ""): \(iterations) iterations, \(formatted(perIteration, digits: 4)) s each, \(execution.options.parallelism)"
+    var line = "profile \(method)\(precision == .bfloat16 ? " bf16" : "")\(causal ? " causal" : "")\(heads > 1 ? " H = \(heads)" : ""): \(iterations) iterations, \(formatted(perIteration, digits: 4)) s each, \(execution.options.parallelism)"
     if method == "exact" {
       // The rate as a share of this machine's SGEMM roof with the same kernels and threads, measured after the loop.
       let rate = CostModel.exactFlops(problem.shape) / perIteration / 1e9

@@ -126,6 +126,8 @@ final class CommandLineTests: XCTestCase {
       (["grad", input, "--out", output, "--precision", "fp16"], "--precision"),
       (["grad", input, "--out", output, "--method", "poly", "--precision", "bf16"], "--precision"),
       (["forward", input, "--out", output, "--method", "auto", "--precision", "bf16"], "--precision"),
+      (["profile", "--heads", "3"], "--heads"),
+      (["profile", "--method", "poly", "--heads", "4"], "--heads"),
       (["transmogrify"], "command"),
     ]
     for (arguments, culprit) in cases {
@@ -136,6 +138,17 @@ final class CommandLineTests: XCTestCase {
       XCTAssertTrue(outcome.standardOutput.isEmpty, "\(arguments)")
     }
     XCTAssertFalse(FileManager.default.fileExists(atPath: output))
+  }
+
+  /// `profile` loops the exact path on the embedded problem with the heads asked for and names
+  /// them, the iterations and the roof share on stderr, nothing on stdout.
+  func testProfileRunsTheHeadsAskedFor() throws {
+    let outcome = try run(["profile", "--length", "64", "--heads", "4", "--seconds", "0.05", "--threads", "1"])
+    XCTAssertEqual(outcome.status, 0, outcome.standardError)
+    XCTAssertTrue(outcome.standardOutput.isEmpty, outcome.standardOutput)
+    for part in ["profile exact H = 4:", "iterations", "% of the"] {
+      XCTAssertTrue(outcome.standardError.contains(part), "\(part): \(outcome.standardError)")
+    }
   }
 
   func testOutputPathThatIsAFileIsRefused() throws {
