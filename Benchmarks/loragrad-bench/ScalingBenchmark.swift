@@ -4,23 +4,34 @@ import LoRAGradCommandLine
 import LoRAGradIO
 import LoRAGradOpenMP
 
-/// `loragrad-bench scaling`: threads 1…N × both backends × both paths.
+/// `loragrad-bench scaling`: thread counts × both backends × both paths, the counts interleaved.
 enum ScalingBenchmark {
   static let help = """
-    usage: loragrad-bench scaling [--quick] [--max-threads N] [--out DIR]
+    usage: loragrad-bench scaling [--quick] [--max-threads N] [--thread-counts T,…] [--rounds K] [--out DIR]
 
-    For threads 1…N (N = the number of cores, \(activeProcessorCount) here, or --max-threads), both
-    backends (dispatch, openmp) and both paths — exact at N = 1, L = 4096, D = 64, H = 1 and
-    polynomial at L = 65536, h = 16, R = 0.5, ε = 1e-3 (--quick: L = 2048 and 16384), and where
-    the CPU multiplies bf16 natively (avx512f+bf16) the exact path with bf16 products too — the
-    median seconds of 3 runs, the speedup over 1 thread of the same backend and the parallel
-    efficiency.
-    With --out: DIR/scaling.csv and DIR/scaling.svg (speedup against threads, with the ideal line).
+    For threads 1…N (N = the number of cores, \(activeProcessorCount) here, or --max-threads; or the
+    counts of --thread-counts, e.g. 1,2,4,8,16), both backends (dispatch, openmp) and both paths —
+    exact at N = 1, L = 4096, D = 64, H = 1 and polynomial at L = 65536, h = 16, R = 0.5, ε = 1e-3
+    (--quick: L = 2048 and 16384), and where the CPU multiplies bf16 natively (avx512f+bf16) the
+    exact path with bf16 products too. Per path and backend: one untimed call at each count (its
+    seconds reported as the first call), then K rounds (default 5) in which every count runs once
+    in turn, so a slow minute of a shared host falls on all counts alike; the least and median
+    seconds, the speedup over the first count from the least (min/min) and from the medians, and
+    the parallel efficiency (of the min/min speedup).
+    With --out: DIR/scaling.csv and DIR/scaling.svg (min/min speedup against threads, with the ideal line).
     """
 
   static func run(_ arguments: inout Arguments) throws {
     let quick = arguments.flag("--quick")
     let maxThreads = try arguments.integer("--max-threads", default: activeProcessorCount, in: 1...1024)
+    let counts = try arguments.option("--thread-counts").map { text -> [Int] in
+      let values = text.split(separator: ",", omittingEmptySubsequences: false).map { Int($0) }
+      guard !values.isEmpty, values.allSatisfy({ ($0 ?? 0) >= 1 && ($0 ?? 0) <= 1024 }) else {
+        throw LoRAGradError.invalidArgument(argument: "--thread-counts", expected: "integers in 1…1024, comma-separated", given: "'\(text)'")
+      }
+      return values.map { $0! }
+    } ?? Array(1...maxThreads)
+    let rounds = try arguments.integer("--rounds", default: 5, in: 1...100)
     let output = try arguments.option("--out")
     try arguments.finish()
     let cases: [(path: String, problem: AttentionProblem, method: AttentionMethod)] = [
@@ -29,26 +40,35 @@ enum ScalingBenchmark {
     ] + (KernelInstructionSet.detected.multipliesBFloat16
       ? [("exact-bf16", try DemoProblems.exact(length: quick ? 2048 : 4096), .exact(.bfloat16))] : [])
     let backends: [(String, (Int) -> Parallelism)] = [("dispatch", { .dispatch(threads: $0) }), ("openmp", { .openmp(threads: $0) })]
-    var table = CSVTable(columns: ["path", "length", "backend", "threads", "seconds", "speedup", "efficiency"])
-    var chart = SVGChart(title: "Thread scaling (\(activeProcessorCount)-core machine)", xLabel: "threads", yLabel: "speedup over 1 thread",
+    var table = CSVTable(columns: [
+      "path", "length", "backend", "threads", "rounds", "first_call_seconds", "least_seconds", "seconds", "speedup", "median_speedup", "efficiency",
+    ])
+    var chart = SVGChart(title: "Thread scaling (\(activeProcessorCount)-core machine)", xLabel: "threads", yLabel: "speedup over \(counts[0]) thread\(counts[0] == 1 ? "" : "s") (min/min)",
                          xScale: .linear, yScale: .linear)
-    chart.series.append(SVGChart.Series(name: "ideal", points: (1...maxThreads).map { (Double($0), Double($0)) }, dashed: true, showsMarkers: false))
-    print("path       backend   threads   seconds   speedup   efficiency")
+    chart.series.append(SVGChart.Series(name: "ideal", points: counts.map { (Double($0), Double($0) / Double(counts[0])) }, dashed: true, showsMarkers: false))
+    print("\(rounds) interleaved rounds per path and backend; speedups over \(counts[0]) thread\(counts[0] == 1 ? "" : "s")")
+    print("path       backend   threads   first call     least    median   speedup (min/min)   median speedup   efficiency")
     for (path, problem, method) in cases {
       for (backend, make) in backends {
-        var points: [(x: Double, y: Double)] = []
-        var single = 0.0
-        for threads in 1...maxThreads {
-          standardError("scaling: \(path) \(backend) × \(threads)…")
-          let options = ExecutionOptions(parallelism: make(threads))
-          let seconds = try Measurement.medianSeconds(runs: 3, warmUp: 1) {
-            _ = try problem.gradients(method: method, options: options)
+        standardError("scaling: \(path) \(backend) × \(counts.map(String.init).joined(separator: ", ")), \(rounds) rounds…")
+        let options = counts.map { ExecutionOptions(parallelism: make($0)) }
+        let first = try options.map { option in try Stopwatch.measure { _ = try problem.gradients(method: method, options: option) }.seconds }
+        var times = [[Double]](repeating: [], count: counts.count)
+        for _ in 0..<rounds {
+          for (index, option) in options.enumerated() {
+            times[index].append(try Stopwatch.measure { _ = try problem.gradients(method: method, options: option) }.seconds)
           }
-          if threads == 1 { single = seconds }
-          let speedup = single / seconds
+        }
+        let least = times.map { $0.min()! }, median = times.map { $0.sorted()[$0.count / 2] }
+        var points: [(x: Double, y: Double)] = []
+        for (index, threads) in counts.enumerated() {
+          let speedup = least[0] / least[index], medianSpeedup = median[0] / median[index]
+          let efficiency = speedup * Double(counts[0]) / Double(threads)
           points.append((Double(threads), speedup))
-          print(String(format: "%-10@ %-9@ %7d %9.4f %9.2f %12.2f", path as NSString, backend as NSString, threads, seconds, speedup, speedup / Double(threads)))
-          table.append([path, String(problem.sequenceLength), backend, String(threads), String(seconds), String(speedup), String(speedup / Double(threads))])
+          print(String(format: "%-10@ %-9@ %7d %12.4f %9.4f %9.4f %19.2f %16.2f %12.2f", path as NSString, backend as NSString, threads, first[index],
+                       least[index], median[index], speedup, medianSpeedup, efficiency))
+          table.append([path, String(problem.sequenceLength), backend, String(threads), String(rounds), String(first[index]), String(least[index]),
+                        String(median[index]), String(speedup), String(medianSpeedup), String(efficiency)])
         }
         chart.series.append(SVGChart.Series(name: "\(path), \(backend)", points: points, dashed: false, showsMarkers: true))
       }
