@@ -14,7 +14,8 @@ int64_t lgk_tile_row_valid(const lgk_tile_shape *shape, int64_t i) { return row_
 void lgk_tile_online_softmax(const lgk_ops *ops, const lgk_tile_shape *shape, float *s, float *row_max, float *row_sum,
                              float *o, int bf16) {
   const int64_t rows = shape->rows, cols = shape->cols, hs = shape->head_stride;
-  float (*const row_exp_shifted)(int64_t, int64_t, float *, float) = bf16 ? ops->row_exp_shifted_bf16 : ops->row_exp_shifted;
+  float (*const row_exp_shifted)(int64_t, int64_t, float *, float) =
+      bf16 ? ops->row_exp_shifted_bf16 : ops->row_exp_shifted;
   for (int64_t i = 0; i < rows; i++) {
     float *si = s + i * cols;
     const int64_t valid = row_valid(shape, i);

@@ -66,7 +66,9 @@ LGK_ATTRIBUTE float LGK_NAME(lgk_row_max)(int64_t valid, const float *s) {
   return best;
 }
 
-LGK_ATTRIBUTE static inline __attribute__((always_inline)) float row_exp_shifted(int64_t n, int64_t valid, float *s, float shift, int bf16) {
+// Inlined always, so that perf names each exported variant (lgk_row_exp_shifted_bf16_avx512, …).
+LGK_ATTRIBUTE static inline __attribute__((always_inline)) float row_exp_shifted(int64_t n, int64_t valid, float *s,
+                                                                                 float shift, int bf16) {
   lgk_v sum = v_set1(0.0f), c = v_set1(shift);
   int64_t j = 0;
   for (; j + LGK_LANES <= valid; j += LGK_LANES) {
@@ -109,7 +111,8 @@ LGK_ATTRIBUTE void LGK_NAME(lgk_row_scale)(int64_t n, float *o, float factor) {
   for (; j < n; j++) o[j] *= factor;
 }
 
-LGK_ATTRIBUTE static inline __attribute__((always_inline)) void exp_of(int64_t n, const float *x, float *y, int bf16) {
+LGK_ATTRIBUTE static inline __attribute__((always_inline)) void exp_of(int64_t n, const float *x, float *y,
+                                                                        int bf16) {
   int64_t j = 0;
   for (; j + LGK_LANES <= n; j += LGK_LANES) v_store(y + j, vexp_of(v_load(x + j), bf16));
   if (j < n) {
