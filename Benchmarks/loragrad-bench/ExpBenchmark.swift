@@ -47,7 +47,7 @@ enum ExpBenchmark {
           evaluated += n
         }
       }
-      print(String(format: "%@, %@: %d values in [−64, 64], largest relative error %.4g = %.3f u = 2^%.2f (at x = %.9g)",
+      print(String(format: "%@, %@: %ld values in [−64, 64], largest relative error %.4g = %.3f u = 2^%.2f (at x = %.9g)",
                    name as NSString, isa.rawValue as NSString, evaluated, worst, worst / 0x1p-24, log2(worst), at))
     }
     }
