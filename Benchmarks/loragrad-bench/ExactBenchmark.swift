@@ -33,7 +33,7 @@ enum ExactBenchmark {
                            its speedup over the float32 row of the same case
       --query-block B_r    rows of a query block (default: the blocking table, ExactBlocking)
       --key-block B_c      rows of a key block (default: the blocking table, by head width)
-      --no-dx-cost         skip the runs without dX (half the time at long L; the column reads —)
+      --no-dx-cost         skip the runs without dX (half the time at long L; their two columns read —)
       --out DIR            also write DIR/exact.csv
     \(Roof.help)
     \(ExecutionArguments.help)
@@ -97,7 +97,7 @@ enum ExactBenchmark {
     print("     L   H  mask   precision    seconds   first call   GFLOP/s   of roof   without dX   dX cost   causal speedup   bf16 speedup   vs L₀   peak RSS   B_r × B_c")
     // The first length's rate per (H, mask, precision), against which the later lengths' are given.
     var firstRates: [String: Double] = [:]
-    for length in lengths {
+    for (lengthIndex, length) in lengths.enumerated() {
       for heads in headCounts {
         var fullSeconds: [ExactPrecision: Double] = [:]
         for causal in masks {
@@ -124,7 +124,7 @@ enum ExactBenchmark {
           let rowRoof = precision == .bfloat16 ? bf16Roof : roof.gflops
           let overhead = seconds / withoutDX - 1
           let rateKey = "\(heads) \(causal) \(precision.name)"
-          if length == lengths[0] { firstRates[rateKey] = gflops }
+          if lengthIndex == 0 { firstRates[rateKey] = gflops }
           let againstFirst = lengths.count > 1 ? firstRates[rateKey].map { gflops / $0 } : nil
           let speedup = causal ? fullSeconds[precision].map { $0 / seconds } : nil
           let bf16Speedup = precision == .bfloat16 ? float32Seconds.map { $0 / seconds } : nil

@@ -13,18 +13,24 @@ enum ScalingBenchmark {
     counts of --thread-counts, e.g. 1,2,4,8,16), both backends (dispatch, openmp) and both paths —
     exact at N = 1, L = 4096, D = 64, H = 1 and polynomial at L = 65536, h = 16, R = 0.5, ε = 1e-3
     (--quick: L = 2048 and 16384), and where the CPU multiplies bf16 natively (avx512f+bf16) the
-    exact path with bf16 products too. Per path and backend: one untimed call at each count (its
-    seconds reported as the first call), then K rounds (default 5) in which every count runs once
-    in turn, so a slow minute of a shared host falls on all counts alike; the least and median
-    seconds, the speedup over the first count from the least (min/min) and from the medians, and
-    the parallel efficiency (of the min/min speedup).
+    exact path with bf16 products too. Per path and backend: a first call at each count (timed
+    and reported, not counted in the rounds), then K rounds (default 5) in which every count runs
+    once in turn, so a slow minute of a shared host falls on all counts alike; the least and
+    median seconds, the speedup over the first count given (CSV base_threads) from the least
+    (min/min) and from the medians, and the parallel efficiency of the min/min speedup.
+    --max-threads and --thread-counts exclude each other.
     With --out: DIR/scaling.csv and DIR/scaling.svg (min/min speedup against threads, with the ideal line).
     """
 
   static func run(_ arguments: inout Arguments) throws {
     let quick = arguments.flag("--quick")
-    let maxThreads = try arguments.integer("--max-threads", default: activeProcessorCount, in: 1...1024)
-    let counts = try arguments.option("--thread-counts").map { text -> [Int] in
+    let maxThreadsOption = try arguments.integer("--max-threads", default: 0, in: 1...1024)  // 0: not given
+    let maxThreads = maxThreadsOption > 0 ? maxThreadsOption : activeProcessorCount
+    let countsText = try arguments.option("--thread-counts")
+    if countsText != nil && maxThreadsOption > 0 {
+      throw LoRAGradError.invalidArgument(argument: "--thread-counts", expected: "either --thread-counts or --max-threads", given: "both")
+    }
+    let counts = try countsText.map { text -> [Int] in
       let values = text.split(separator: ",", omittingEmptySubsequences: false).map { Int($0) }
       guard !values.isEmpty, values.allSatisfy({ ($0 ?? 0) >= 1 && ($0 ?? 0) <= 1024 }) else {
         throw LoRAGradError.invalidArgument(argument: "--thread-counts", expected: "integers in 1…1024, comma-separated", given: "'\(text)'")
@@ -41,7 +47,7 @@ enum ScalingBenchmark {
       ? [("exact-bf16", try DemoProblems.exact(length: quick ? 2048 : 4096), .exact(.bfloat16))] : [])
     let backends: [(String, (Int) -> Parallelism)] = [("dispatch", { .dispatch(threads: $0) }), ("openmp", { .openmp(threads: $0) })]
     var table = CSVTable(columns: [
-      "path", "length", "backend", "threads", "rounds", "first_call_seconds", "least_seconds", "seconds", "speedup", "median_speedup", "efficiency",
+      "path", "length", "backend", "threads", "base_threads", "rounds", "first_call_seconds", "least_seconds", "seconds", "speedup", "median_speedup", "efficiency",
     ])
     var chart = SVGChart(title: "Thread scaling (\(activeProcessorCount)-core machine)", xLabel: "threads", yLabel: "speedup over \(counts[0]) thread\(counts[0] == 1 ? "" : "s") (min/min)",
                          xScale: .linear, yScale: .linear)
@@ -67,7 +73,7 @@ enum ScalingBenchmark {
           points.append((Double(threads), speedup))
           print(String(format: "%-10@ %-9@ %7d %12.4f %9.4f %9.4f %19.2f %16.2f %12.2f", path as NSString, backend as NSString, threads, first[index],
                        least[index], median[index], speedup, medianSpeedup, efficiency))
-          table.append([path, String(problem.sequenceLength), backend, String(threads), String(rounds), String(first[index]), String(least[index]),
+          table.append([path, String(problem.sequenceLength), backend, String(threads), String(counts[0]), String(rounds), String(first[index]), String(least[index]),
                         String(median[index]), String(speedup), String(medianSpeedup), String(efficiency)])
         }
         chart.series.append(SVGChart.Series(name: "\(path), \(backend)", points: points, dashed: false, showsMarkers: true))

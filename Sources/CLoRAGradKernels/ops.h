@@ -16,7 +16,7 @@ struct lgk_ops {
   float (*row_max)(int64_t valid, const float *s);
   /// s_j ← exp(s_j − shift) for j < valid, 0 for valid ≤ j < n; returns Σ_j s_j.
   float (*row_exp_shifted)(int64_t n, int64_t valid, float *s, float shift);
-  /// The same with the bf16 tiles' exp (within 2⁻¹⁷ relative; row_ops_template.h).
+  /// The same with the bf16 tiles' exp (within 2⁻¹⁷ relative on [−64, 64]; row_ops_template.h).
   float (*row_exp_shifted_bf16)(int64_t n, int64_t valid, float *s, float shift);
   /// dp_j ← p_j·(dp_j − delta) for j < n.
   void (*row_softmax_backward)(int64_t n, const float *p, float *dp, float delta);

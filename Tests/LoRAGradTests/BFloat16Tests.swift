@@ -49,7 +49,8 @@ final class BFloat16Tests: XCTestCase {
 
   /// The bf16 tiles' exp is within the ε_exp their rounding model takes (checked on every Float32
   /// in [−64, 64] by `loragrad-bench exp`; here a fixed sample of 10⁶ over the clamped domain,
-  /// every instruction set), and the full exp is not what they run: it is 20 times tighter.
+  /// every instruction set), and it is its own function, not the full exp (which is 20 times
+  /// tighter). Which exp a tile calls is not reachable from here: attention_tile_bf16.c says.
   func testTileExpWithinItsRoundingModelTerm() throws {
     var random = SplitMix64(seed: 17)
     let x = (0..<1_000_000).map { _ in Float(Double.random(in: -87...88, using: &random)) }

@@ -45,6 +45,7 @@ final class BenchCommandLineTests: XCTestCase {
     for (arguments, option) in [
       (["poly", "--lengths", "0"], "--lengths"), (["scaling", "--max-threads", "0"], "--max-threads"),
       (["scaling", "--thread-counts", "1,0"], "--thread-counts"), (["scaling", "--rounds", "0"], "--rounds"),
+      (["scaling", "--max-threads", "2", "--thread-counts", "1,2"], "--thread-counts"),
       (["phase", "--head-widths", "x"], "--head-widths"), (["exact", "--backend", "gpu"], "--backend"),
       (["length", "--threads", "-1"], "--threads"), (["sweep-that-does-not-exist"], "sweep-that-does-not-exist"),
       (["tile-gemm", "--head-width", "16,x"], "--head-width"), (["tile-gemm", "--b-stride", "10"], "--b-stride"),

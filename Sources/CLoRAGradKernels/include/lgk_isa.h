@@ -57,7 +57,8 @@ int lgk_ops_bf16_native(const lgk_ops *ops);
 void lgk_exp(const lgk_ops *ops, int64_t n, const float *x, float *y);
 
 /// y_i = exp(x_i) with the exp of the bf16 tiles, whose P is rounded to bf16 (u_b = 2⁻⁸): one ln2
-/// and a degree-4 polynomial, within 2⁻¹⁷ relative on [−87, 88] (`loragrad-bench exp`).
+/// and a degree-4 polynomial, within 2⁻¹⁷ relative on [−64, 64] (every Float32 there,
+/// `loragrad-bench exp`).
 void lgk_exp_bf16(const lgk_ops *ops, int64_t n, const float *x, float *y);
 
 /// The exact path's blocking for one instruction set, as data (as BLIS keeps a configuration per

@@ -18,9 +18,10 @@ enum RoundingModel {
   /// u_b = 2⁻⁸, the unit roundoff of bfloat16.
   static let bfloat16Roundoff = 0x1p-8
 
-  /// The most relative error of the bf16 tiles' exp (lgk_exp_bf16: one ln2 and a degree-4
-  /// polynomial), 2⁻¹⁷; measured (2026-12-03, `loragrad-bench exp`, every Float32 in [−64, 64])
-  /// at 2^−18.4 with FMA and 2^−17.7 in portable C.
+  /// ε_exp = 2⁻¹⁷, the relative error the model takes for the bf16 tiles' exp (lgk_exp_bf16: one
+  /// ln2 and a degree-4 polynomial) on [−64, 64]; measured (2026-12-03, `loragrad-bench exp`, every
+  /// Float32 there) at 2^−18.4 with FMA and 2^−17.7 in portable C. Below −64, P < 10⁻²⁷ and its
+  /// relative error does not reach the gradients' largest entries.
   static let bfloat16TileExpError = 0x1p-17
 
   /// The relative term with bf16 products (`ExactPrecision.bfloat16`): u_b·(3 + A/√h) + 2ε_exp of
@@ -31,7 +32,7 @@ enum RoundingModel {
   /// every rounding has the sign of the worst case), and P by the same relative amount. The tiles'
   /// exp (ε_exp = `bfloat16TileExpError`) moves P directly and through the row sums ℓ. A model,
   /// not a bound: measured (2026-12-03, every layer feature, L = 1 … 151, A = 2 … 17, every
-  /// instruction set) at 0.09–0.33 of it.
+  /// instruction set) at 0.09–0.33 of it, and at 0.08–0.33 with the tiles' own exp.
   static func relativeTolerance(_ problem: AttentionProblem, precision: ExactPrecision) -> Double {
     guard precision == .bfloat16 else { return relativeTolerance(problem) }
     let scale = largestLogitScale(problem) / Double(problem.layer.headWidth).squareRoot()
