@@ -55,25 +55,19 @@ enum BlocksBenchmark {
     let options = try ExecutionArguments(&arguments).options
     try arguments.finish()
     let problem = try DemoProblems.exact(length: length, heads: heads, causal: causal)
-    let methods = tilings.map { AttentionMethod.exact($0.1) }
-    for method in methods { _ = try problem.gradients(method: method, options: options) }
-    var seconds = [[Double]](repeating: [], count: methods.count)
-    for _ in 0..<rounds {
-      for (index, method) in methods.enumerated() {
-        seconds[index].append(try Stopwatch.measure { _ = try problem.gradients(method: method, options: options) }.seconds)
-      }
-    }
+    let seconds = try Measurement.interleaved(rounds: rounds, tilings.map { tiling in
+      { _ = try problem.gradients(method: .exact(tiling.1), options: options) }
+    }).rounds
     let machine = MachineDescription.current
     print("exact path blocks, L = \(length), H = \(heads) (h = \(64 / heads)), \(causal ? "causal" : "full"), \(precision.name), \(options.parallelism), kernels \(options.instructionSet.rawValue), \(rounds) rounds interleaved")
     print("machine: \(machine.processor), vector class \(machine.vectorClass)")
     print("  blocks       B_r × B_c     least (s)   median (s)   speedup over the first (least / median)")
     var table = CSVTable(columns: ["length", "heads", "mask", "precision", "threads", "kernels", "blocks", "query_block", "key_block",
                                    "least_seconds", "median_seconds", "least_ratio", "median_ratio", "processor", "vector_class"])
-    func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
-    let firstLeast = seconds[0].min()!, firstMedian = median(seconds[0])
+    let firstLeast = seconds[0].min()!, firstMedian = Measurement.median(seconds[0])
     for (index, (name, tiling)) in tilings.enumerated() {
       let blocks = tiling.resolved(for: options.instructionSet, headWidth: 64 / heads, length: length)
-      let least = seconds[index].min()!, middle = median(seconds[index])
+      let least = seconds[index].min()!, middle = Measurement.median(seconds[index])
       print(String(format: "  %@ %5d × %-5d %11.4f %12.4f   %.3f× / %.3f×", cell(name, 10), blocks.queryBlock ?? 0, blocks.keyBlock ?? 0,
                    least, middle, firstLeast / least, firstMedian / middle))
       table.append([String(length), String(heads), causal ? "causal" : "full", precision.name, String(options.parallelism.threads),

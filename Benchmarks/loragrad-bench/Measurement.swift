@@ -10,7 +10,22 @@ enum Measurement {
     for _ in 0..<warmUp { try body() }
     var times: [Double] = []
     for _ in 0..<max(runs, 1) { times.append(try Stopwatch.measure(body).seconds) }
-    return times.sorted()[times.count / 2]
+    return median(times)
+  }
+
+  /// The median of `values` (the upper one of an even count).
+  static func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+
+  /// Each of `calls` once in turn, timed as its first call, then `rounds` rounds in which every
+  /// call runs once in turn, so that a slow minute of a shared host falls on all of them alike:
+  /// the first calls' seconds and each call's seconds per round.
+  static func interleaved(rounds: Int, _ calls: [() throws -> Void]) throws -> (first: [Double], rounds: [[Double]]) {
+    let first = try calls.map { try Stopwatch.measure($0).seconds }
+    var seconds = [[Double]](repeating: [], count: calls.count)
+    for _ in 0..<rounds {
+      for (index, call) in calls.enumerated() { seconds[index].append(try Stopwatch.measure(call).seconds) }
+    }
+    return (first, seconds)
   }
 
   /// The least-squares slope of log(y) against log(x) (the exponent of a power law).

@@ -57,15 +57,11 @@ enum ScalingBenchmark {
     for (path, problem, method) in cases {
       for (backend, make) in backends {
         standardError("scaling: \(path) \(backend) × \(counts.map(String.init).joined(separator: ", ")), \(rounds) rounds…")
-        let options = counts.map { ExecutionOptions(parallelism: make($0)) }
-        let first = try options.map { option in try Stopwatch.measure { _ = try problem.gradients(method: method, options: option) }.seconds }
-        var times = [[Double]](repeating: [], count: counts.count)
-        for _ in 0..<rounds {
-          for (index, option) in options.enumerated() {
-            times[index].append(try Stopwatch.measure { _ = try problem.gradients(method: method, options: option) }.seconds)
-          }
-        }
-        let least = times.map { $0.min()! }, median = times.map { $0.sorted()[$0.count / 2] }
+        let (first, times) = try Measurement.interleaved(rounds: rounds, counts.map { threads in
+          let options = ExecutionOptions(parallelism: make(threads))
+          return { _ = try problem.gradients(method: method, options: options) }
+        })
+        let least = times.map { $0.min()! }, median = times.map(Measurement.median)
         var points: [(x: Double, y: Double)] = []
         for (index, threads) in counts.enumerated() {
           let speedup = least[0] / least[index], medianSpeedup = median[0] / median[index]

@@ -7,8 +7,9 @@
 // the subnormals and 2ⁿ is exact.
 //
 // exp of the bf16 tiles: their P is rounded to bf16 (u_b = 2⁻⁸) before every product it enters,
-// so 2⁻¹⁷ relative (on [−64, 64]; below, P < 10⁻²⁷) is enough there: one ln2 for the reduction and a degree-4 polynomial (minimax
-// in relative error on |r| ≤ ln2/2: 2.6·10⁻⁶ = 2^−18.5), five operations fewer than vexp.
+// so 2⁻¹⁷ relative (on [−64, 64]; below, P < 10⁻²⁷) is enough there: one ln2 for the reduction
+// and a degree-4 polynomial (minimax in relative error on |r| ≤ ln2/2: 2.6·10⁻⁶ = 2^−18.5), five
+// operations fewer than vexp.
 //
 // Before including, define:
 //   LGK_SUFFIX     the name suffix (portable, avx2, avx512)

@@ -246,15 +246,16 @@ enum LayerPipeline {
   private static func settings(
     of method: AttentionMethod, instructionSet: KernelInstructionSet, headWidth: Int, length: Int
   ) throws -> (FlashTiling, PolynomialSettings?) {
+    let resolve = { (tiling: FlashTiling) in tiling.resolved(for: instructionSet, headWidth: headWidth, length: length) }
     switch method {
     case let .exact(tiling):
       try tiling.validate()
-      return (tiling.resolved(for: instructionSet, headWidth: headWidth, length: length), nil)
+      return (resolve(tiling), nil)
     case let .polynomial(settings), let .auto(settings):
       try settings.validate()
-      return (FlashTiling(keyBlock: polynomialRowMultiple).resolved(for: instructionSet, headWidth: headWidth, length: length), settings)
+      return (resolve(FlashTiling(keyBlock: polynomialRowMultiple)), settings)
     case .reference:
-      return (FlashTiling(keyBlock: polynomialRowMultiple).resolved(for: instructionSet, headWidth: headWidth, length: length), nil)
+      return (resolve(FlashTiling(keyBlock: polynomialRowMultiple)), nil)
     }
   }
 
