@@ -17,6 +17,14 @@ public func peakResidentBytes() -> Int {
   return usage.ru_maxrss * 1024
 }
 
+/// The minor page faults of this process so far (getrusage's ru_minflt): each is a page the
+/// kernel mapped and cleared on first touch.
+public func minorPageFaults() -> Int {
+  var usage = rusage()
+  getrusage(RUSAGE_SELF.rawValue, &usage)
+  return usage.ru_minflt
+}
+
 /// `text` right-aligned in a column of `width` characters, for `String(format:)`'s `%@` (whose
 /// field width Foundation on Linux ignores).
 public func cell(_ text: String, _ width: Int) -> NSString {

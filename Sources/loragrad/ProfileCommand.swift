@@ -11,8 +11,9 @@ enum ProfileCommand {
     (default 10) so that `perf record -e cpu-clock -g -- loragrad profile …` samples its steady
     state; the C kernels carry the prefix lgk_ (lgomp_ for the OpenMP loop) and show by name in
     `perf report`. exact: N = 1, L = 4096, D = 64, H = 1 (--heads).  poly: N = 1, L = 65536, D = 16 (h = 16),
-    R = 0.5, ε = 1e-3. Prints the iterations and mean seconds per iteration on stderr, and for the
-    exact path its rate as a share of this machine's SGEMM roof (our kernels, measured after the loop).
+    R = 0.5, ε = 1e-3. Prints the iterations and mean seconds per iteration on stderr, the minor page
+    faults per iteration after the first (the layer reuses its buffers, so few), and for the exact
+    path its rate as a share of this machine's SGEMM roof (our kernels, measured after the loop).
 
     options:
       --method M           exact (default) or poly
@@ -45,12 +46,18 @@ enum ProfileCommand {
     let chosen: AttentionMethod = method == "exact" ? .exact(FlashTiling(precision: precision)) : .polynomial(tolerance: 1e-3)
     var iterations = 0
     var elapsed = 0.0
+    var faultsAfterFirst = 0
     while elapsed < duration {
       elapsed += try Stopwatch.measure { try problem.gradients(method: chosen, options: execution.options) }.seconds
       iterations += 1
+      if iterations == 1 { faultsAfterFirst = minorPageFaults() }
     }
     let perIteration = elapsed / Double(iterations)
     var line = "profile \(method)\(precision == .bfloat16 ? " bf16" : "")\(causal ? " causal" : "")\(heads > 1 ? " H = \(heads)" : ""): \(iterations) iterations, \(formatted(perIteration, digits: 4)) s each, \(execution.options.parallelism)"
+    if iterations > 1 {
+      let faults = Double(minorPageFaults() - faultsAfterFirst) / Double(iterations - 1)
+      line += ", \(formatted(faults, digits: 3)) page faults per iteration after the first"
+    }
     if method == "exact" {
       // The rate as a share of this machine's SGEMM roof with the same kernels and threads, measured after the loop.
       let rate = CostModel.exactFlops(problem.shape) / perIteration / 1e9

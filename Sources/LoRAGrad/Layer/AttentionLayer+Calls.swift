@@ -4,7 +4,9 @@ extension AttentionLayer {
   public func forward(
     _ inputs: Tensor, keyLengths: [Int]? = nil, method: AttentionMethod = .exact, options: ExecutionOptions
   ) throws -> LayerForward {
-    try LayerPipeline.forward(self, batch: LayerBatch(self, inputs: inputs, keyLengths: keyLengths), method: method, options: options)
+    try buffers.during {
+      try LayerPipeline.forward(self, batch: LayerBatch(self, inputs: inputs, keyLengths: keyLengths), method: method, options: options)
+    }
   }
 
   /// ∂loss/∂A_μ, ∂loss/∂B_μ for every adapted μ and dX, from the caller's dZ = ∂loss/∂Z (the
@@ -13,9 +15,11 @@ extension AttentionLayer {
   public func backward(
     _ inputs: Tensor, saved: LayerForward, upstream: Tensor, inputGradient: Bool = true, options: ExecutionOptions
   ) throws -> LayerGradients {
-    try LayerPipeline.backward(
-      self, batch: LayerBatch(self, inputs: inputs, keyLengths: saved.keyLengths), saved: saved, upstream: upstream,
-      inputGradient: inputGradient, options: options)
+    try buffers.during {
+      try LayerPipeline.backward(
+        self, batch: LayerBatch(self, inputs: inputs, keyLengths: saved.keyLengths), saved: saved, upstream: upstream,
+        inputGradient: inputGradient, options: options)
+    }
   }
 
   /// `forward` as one rank of a sequence split (the polynomial method): Z and lse of the shard's
@@ -23,7 +27,9 @@ extension AttentionLayer {
   package func forward(
     _ inputs: Tensor, keyLengths: [Int]?, method: AttentionMethod, options: ExecutionOptions, shard: SequenceShard
   ) throws -> LayerForward {
-    try LayerPipeline.forward(self, batch: LayerBatch(self, inputs: inputs, keyLengths: keyLengths), method: method, options: options, shard: shard)
+    try buffers.during {
+      try LayerPipeline.forward(self, batch: LayerBatch(self, inputs: inputs, keyLengths: keyLengths), method: method, options: options, shard: shard)
+    }
   }
 
   /// `backward` as one rank of a sequence split: the adapter gradients of the shard's rows (to be
@@ -31,9 +37,11 @@ extension AttentionLayer {
   package func backward(
     _ inputs: Tensor, saved: LayerForward, upstream: Tensor, inputGradient: Bool, options: ExecutionOptions, shard: SequenceShard
   ) throws -> LayerGradients {
-    try LayerPipeline.backward(
-      self, batch: LayerBatch(self, inputs: inputs, keyLengths: saved.keyLengths), saved: saved, upstream: upstream,
-      inputGradient: inputGradient, options: options, shard: shard)
+    try buffers.during {
+      try LayerPipeline.backward(
+        self, batch: LayerBatch(self, inputs: inputs, keyLengths: saved.keyLengths), saved: saved, upstream: upstream,
+        inputGradient: inputGradient, options: options, shard: shard)
+    }
   }
 
   /// The regime of the inputs at tolerance ε: R, Γ, the degree and features the polynomial path
@@ -42,6 +50,8 @@ extension AttentionLayer {
   public func regime(
     _ inputs: Tensor, keyLengths: [Int]? = nil, settings: PolynomialSettings, options: ExecutionOptions
   ) throws -> Regime {
-    try LayerPipeline.regime(self, batch: LayerBatch(self, inputs: inputs, keyLengths: keyLengths), settings: settings, options: options)
+    try buffers.during {
+      try LayerPipeline.regime(self, batch: LayerBatch(self, inputs: inputs, keyLengths: keyLengths), settings: settings, options: options)
+    }
   }
 }

@@ -25,6 +25,9 @@ public struct AttentionLayer: Sendable {
   public let ropeTheta: Double?
   /// W_μ = W*_μ + s·B_μ A_μ in Float32 ([out, in]), formed once in Float64.
   let effectiveWeights: [Projection: [Float]]
+  /// The working buffers of this layer's last calls, kept for its next (shared with the layers
+  /// `replacingAdapters` makes from it).
+  private(set) var buffers = BufferPool()
 
   /// A validated layer; α defaults to r and β to 1/√(D/H). Every error names the tensor (W_q, A_v,
   /// b_k, …) or setting at fault and what was expected.
@@ -139,10 +142,16 @@ public struct AttentionLayer: Sendable {
 
   /// The same layer with other adapters (same rank and shapes), e.g. after an optimiser step.
   public func replacingAdapters(_ adapters: [Projection: LoRAAdapter]) throws -> AttentionLayer {
-    try AttentionLayer(
+    var layer = try AttentionLayer(
       frozenWeights: frozenWeights, biases: biases, adapters: adapters, heads: heads, alpha: alpha, beta: beta,
       useRSLoRA: useRSLoRA, causal: causal, ropeTheta: ropeTheta)
+    layer.buffers = buffers
+    return layer
   }
+
+  /// Frees the working buffers this layer (and every layer sharing its pool) keeps from its last
+  /// two calls for the next; they are freed anyway once two calls have passed without using them.
+  public func releaseCachedBuffers() { buffers.release() }
 
   static func loraScale(alpha: Double, rank: Int, useRSLoRA: Bool) -> Double {
     useRSLoRA ? alpha / Double(rank).squareRoot() : alpha / Double(rank)

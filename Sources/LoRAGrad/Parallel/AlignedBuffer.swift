@@ -8,8 +8,9 @@ import CLoRAGradKernels
 #endif
 
 /// A 64-byte-aligned array of plain values (Float, Double, Int32, Int64) that the C kernels read
-/// and write through a raw pointer; freed when the last reference goes away. A phase that points
-/// into a buffer holds it, so it lives as long as the phase can run.
+/// and write through a raw pointer; freed when the last reference goes away, or given back to the
+/// layer's `BufferPool` when it was made during a layer call. A phase that points into a buffer
+/// holds it, so it lives as long as the phase can run.
 final class AlignedBuffer<Element: BitwiseCopyable>: @unchecked Sendable {
   /// The first element.
   let base: UnsafeMutablePointer<Element>
@@ -17,17 +18,33 @@ final class AlignedBuffer<Element: BitwiseCopyable>: @unchecked Sendable {
   let count: Int
   /// What the allocator returned (base is 64-byte aligned inside it).
   private let allocation: UnsafeMutableRawPointer
+  /// The pool it goes back to, and the byte count it was asked for (the pool's key).
+  private let pool: BufferPool?
+  private let bytes: Int
 
   /// A buffer of `count` elements, all bits zero when `zeroed` (leave it off only for buffers a
   /// phase writes whole); throws `resourceExhausted` naming `what` when the memory cannot be had.
-  /// Zeroed buffers come from calloc, which hands blocks it maps fresh (the large ones, above
-  /// glibc's mmap threshold) over as zero pages without writing them: such a page is first
-  /// touched by the worker that first writes it, not by one thread clearing the whole buffer.
+  /// Inside a layer call it is a block of the same size from the layer's pool when one is free
+  /// (cleared when `zeroed`). Otherwise zeroed buffers come from calloc, which hands blocks it
+  /// maps fresh (the large ones, above glibc's mmap threshold) over as zero pages without writing
+  /// them: such a page is first touched by the worker that first writes it, not by one thread
+  /// clearing the whole buffer.
   init(count: Int, what: String, zeroed: Bool = true) throws {
     let (product, overflow) = max(count, 1).multipliedReportingOverflow(by: MemoryLayout<Element>.stride)
     let bytes = overflow ? Int.max : product
     guard count >= 0, !overflow else { throw LoRAGradError.resourceExhausted(what: what, bytes: bytes) }
-    if zeroed {
+    self.count = count
+    self.bytes = bytes
+    pool = BufferPool.current
+    if let block = pool?.take(bytes: bytes) {
+      allocation = block.allocation
+      base = block.base.bindMemory(to: Element.self, capacity: max(count, 1))
+      #if DEBUG
+        memset(block.base, zeroed ? 0 : 0xFF, bytes)  // all-ones words: Float NaN, so a read before a write shows
+      #else
+        if zeroed { memset(block.base, 0, bytes) }
+      #endif
+    } else if zeroed {
       guard bytes <= Int.max - 64, let raw = calloc(bytes + 64, 1) else {
         throw LoRAGradError.resourceExhausted(what: what, bytes: bytes)
       }
@@ -42,7 +59,6 @@ final class AlignedBuffer<Element: BitwiseCopyable>: @unchecked Sendable {
       allocation = raw
       base = raw.bindMemory(to: Element.self, capacity: max(count, 1))
     }
-    self.count = count
   }
 
   /// A buffer holding a copy of `values`.
@@ -59,7 +75,13 @@ final class AlignedBuffer<Element: BitwiseCopyable>: @unchecked Sendable {
   /// A read-only pointer to the first element.
   var pointer: UnsafePointer<Element> { UnsafePointer(base) }
 
-  deinit { free(allocation) }
+  deinit {
+    if let pool {
+      pool.give(allocation: allocation, base: UnsafeMutableRawPointer(base), bytes: bytes)
+    } else {
+      free(allocation)
+    }
+  }
 }
 
 /// Float32 buffers, the kind most phases use.
