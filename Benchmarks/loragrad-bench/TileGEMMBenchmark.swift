@@ -14,9 +14,12 @@ enum TileGEMMBenchmark {
     transposed: B×h×B), each timed on one thread with its operands hot in cache (as the tiles
     run them), with our kernels of every Float32 instruction set the CPU runs and with the
     cblas_sgemm of OpenBLAS and BLIS where they are installed (opened at run time; Debian's
-    libopenblas0-serial and libblis4-serial, which Scripts/setup.sh installs). The "tile" row is
-    the rate of the forward and backward mix (3 q̂·k̂ᵀ, 2 P·V, 2 Pᵀ·dO). Each library's results are
-    checked against ours. With --out: DIR/tile_gemm.csv.
+    libopenblas0-serial and libblis4-serial, which Scripts/setup.sh installs), and where the CPU
+    multiplies bf16 natively with our bf16 pair product on the packed forms the bf16 tiles use
+    (its × column is against the best Float32 kernel: 2× is the instruction's own limit). The
+    "tile" row is the rate of the forward and backward mix (3 q̂·k̂ᵀ, 2 P·V, 2 Pᵀ·dO). Each
+    library's results are checked against ours, the bf16 product's against ours on the same
+    bf16-rounded values. With --out: DIR/tile_gemm.csv.
 
       --head-width h,…     head widths (default 16,64)
       --block B            query and key block (default 64: the exact path's blocks at h = 64;
@@ -36,14 +39,16 @@ enum TileGEMMBenchmark {
     let perTile: Int
   }
 
-  /// Who multiplies: one of our instruction sets or a library.
+  /// Who multiplies: one of our Float32 instruction sets, our native bf16 pair product, or a library.
   enum Engine {
     case ours(lgk_isa)
+    case oursBF16(lgk_isa)
     case library(BLASLibrary)
 
     var name: String {
       switch self {
       case .ours(let isa): return "LoRAGrad " + String(cString: lgk_isa_name(isa))
+      case .oursBF16: return "LoRAGrad bf16 pairs"
       case .library(let blas): return blas.name
       }
     }
@@ -70,6 +75,8 @@ enum TileGEMMBenchmark {
       let isa = lgk_isa(rawValue: raw)
       return isa == lgk_isa_avx512bf16 ? nil : .ours(isa)  // its Float32 kernels are avx512f's
     }
+    let detected = lgk_isa_detected()
+    let nativeBF16 = lgk_ops_bf16_native(lgk_ops_for(detected)) != 0
     var libraries: [String] = []
     for (label, open) in [("OpenBLAS", BLASLibrary.openBLAS), ("BLIS", BLASLibrary.blis)] {
       if let blas = open() {
@@ -79,6 +86,7 @@ enum TileGEMMBenchmark {
         libraries.append("\(label): not found (apt-get install \(label == "BLIS" ? "libblis4-serial" : "libopenblas0-serial"))")
       }
     }
+    if nativeBF16 { engines.append(.oursBF16(detected)) }
     print("machine: \(machine.processor), vector class \(machine.vectorClass); one thread, block \(block)"
       + (bStride.map { ", B rows \($0) floats apart" } ?? ""))
     for line in libraries { print(line) }
@@ -95,9 +103,12 @@ enum TileGEMMBenchmark {
       for product in products {
         let operands = Operands(product, bStride: bStride ?? product.n)
         let reference = operands.result(of: engines[0])
+        let roundedReference = nativeBF16 ? operands.result(of: engines[0], rounded: true) : []
         var rates: [Double] = []
         for (index, engine) in engines.enumerated() {
-          let difference = zip(operands.result(of: engine), reference).map { abs($0 - $1) }.max() ?? 0
+          var expected = reference
+          if case .oursBF16 = engine { expected = roundedReference }
+          let difference = zip(operands.result(of: engine), expected).map { abs($0 - $1) }.max() ?? 0
           guard difference <= 1e-4 * Float(product.k) else {
             throw LoRAGradError.outOfRange(
               quantity: "\(engine.name) on \(product.name)", reason: "differs from \(engines[0].name) by \(difference)")
@@ -114,7 +125,7 @@ enum TileGEMMBenchmark {
         let ours = zip(engines, rates).compactMap { engine, rate -> Double? in
           if case .ours = engine { return rate }
           return nil
-        }.max() ?? 1
+        }.max() ?? 1  // the best Float32 kernel of ours
         print(leftAligned(name, 14) + rates.map { String(format: "%7.1f (%4.2f×)     ", $0, $0 / ours) }.joined())
         for (engine, rate) in zip(engines, rates) {
           table.append([
@@ -123,15 +134,20 @@ enum TileGEMMBenchmark {
         }
       }
     }
-    print("\nGFLOP/s (× the best of our instruction sets)")
+    print("\nGFLOP/s (× the best of our Float32 instruction sets)")
     if let output { try table.write(to: output, name: "tile_gemm.csv") }
   }
 
-  /// A product's A, B (rows `ldb` floats apart) and C, 64-byte aligned, values in [−1, 1].
+  /// A product's A, B (rows `ldb` floats apart) and C, 64-byte aligned, values in [−1, 1]; and
+  /// A and B rounded to bf16 (nearest even), as Floats and in the native packed forms (two bf16
+  /// per word, the even element of a pair in the low half): A's rows of k/2 words (transposed A:
+  /// its stored rows paired, m words apart), B's rows paired, ldb words apart.
   final class Operands {
     let product: Product
     let ldb: Int
     let a, b, c: UnsafeMutablePointer<Float>
+    let aRounded, bRounded: [Float]
+    let aPairs, bPairs: [UInt32]
 
     init(_ product: Product, bStride: Int) {
       self.product = product
@@ -146,23 +162,41 @@ enum TileGEMMBenchmark {
         }
         return values
       }
-      a = filled(product.m * product.k, seed: 1)
-      b = filled(product.k * bStride, seed: 2)
+      let a = filled(product.m * product.k, seed: 1), b = filled(product.k * bStride, seed: 2)
+      (self.a, self.b) = (a, b)
       c = filled(product.m * product.n, seed: 3)
+      func bf16(_ x: Float) -> UInt32 { (x.bitPattern &+ 0x7FFF &+ ((x.bitPattern >> 16) & 1)) >> 16 }
+      let (m, k) = (product.m, product.k)
+      aRounded = (0..<m * k).map { Float(bitPattern: bf16(a[$0]) << 16) }
+      bRounded = (0..<k * bStride).map { Float(bitPattern: bf16(b[$0]) << 16) }
+      let pairs = k / 2
+      aPairs = product.transposedA
+        ? (0..<pairs * m).map { w in bf16(a[2 * (w / m) * m + w % m]) | bf16(a[(2 * (w / m) + 1) * m + w % m]) << 16 }
+        : (0..<m * pairs).map { w in bf16(a[(w / pairs) * k + 2 * (w % pairs)]) | bf16(a[(w / pairs) * k + 2 * (w % pairs) + 1]) << 16 }
+      bPairs = (0..<pairs * bStride).map { w in
+        bf16(b[2 * (w / bStride) * bStride + w % bStride]) | bf16(b[(2 * (w / bStride) + 1) * bStride + w % bStride]) << 16
+      }
     }
 
     deinit {
       for pointer in [a, b, c] { pointer.deallocate() }
     }
 
-    /// C = op(A)·B + beta·C by `engine`.
-    func multiply(_ engine: Engine, beta: Float) {
+    /// C = op(A)·B + beta·C by `engine` (of the bf16-rounded A and B when `rounded`).
+    func multiply(_ engine: Engine, beta: Float, rounded: Bool = false) {
       let (m, n, k) = (product.m, product.n, product.k)
       switch engine {
       case .ours(let isa):
         // A is m×k row-major, or (transposed) stored k×m: element (i, p) at a[p·m + i].
         let (rsa, csa) = product.transposedA ? (1, m) : (k, 1)
-        lgk_sgemm(lgk_ops_for(isa), Int64(m), Int64(n), Int64(k), 1, a, Int64(rsa), Int64(csa), b, Int64(ldb), beta, c, Int64(n))
+        if rounded {
+          lgk_sgemm(lgk_ops_for(isa), Int64(m), Int64(n), Int64(k), 1, aRounded, Int64(rsa), Int64(csa), bRounded, Int64(ldb), beta, c, Int64(n))
+        } else {
+          lgk_sgemm(lgk_ops_for(isa), Int64(m), Int64(n), Int64(k), 1, a, Int64(rsa), Int64(csa), b, Int64(ldb), beta, c, Int64(n))
+        }
+      case .oursBF16(let isa):
+        let (rsa, csa) = product.transposedA ? (1, m) : (k / 2, 1)
+        lgk_bf16_gemm(lgk_ops_for(isa), Int64(m), Int64(n), Int64(k), aPairs, Int64(rsa), Int64(csa), bPairs, Int64(ldb), beta, c, Int64(n))
       case .library(let blas):
         blas.sgemm(
           101, product.transposedA ? 112 : 111, 111, Int32(m), Int32(n), Int32(k), 1, a, Int32(product.transposedA ? m : k), b,
@@ -170,9 +204,9 @@ enum TileGEMMBenchmark {
       }
     }
 
-    /// C = op(A)·B by `engine`.
-    func result(of engine: Engine) -> [Float] {
-      multiply(engine, beta: 0)
+    /// C = op(A)·B by `engine` (of the bf16-rounded A and B when `rounded`).
+    func result(of engine: Engine, rounded: Bool = false) -> [Float] {
+      multiply(engine, beta: 0, rounded: rounded)
       return Array(UnsafeBufferPointer(start: c, count: product.m * product.n))
     }
 
