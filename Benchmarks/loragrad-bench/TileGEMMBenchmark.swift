@@ -15,8 +15,9 @@ enum TileGEMMBenchmark {
     run them), with our kernels of every Float32 instruction set the CPU runs and with the
     cblas_sgemm of OpenBLAS and BLIS where they are installed (opened at run time; Debian's
     libopenblas0-serial and libblis4-serial, which Scripts/setup.sh installs), and where the CPU
-    multiplies bf16 natively with our bf16 pair product on the packed forms the bf16 tiles use
-    (its × column is against the best Float32 kernel: 2× is the instruction's own limit). The
+    multiplies bf16 natively (and h and B are even) with our bf16 pair product on the packed forms
+    the bf16 tiles use (its × column is against the best Float32 kernel: 2× is the instruction's
+    own limit). The
     "tile" row is the rate of the forward and backward mix (3 q̂·k̂ᵀ, 2 P·V, 2 Pᵀ·dO). Each
     library's results are checked against ours, the bf16 product's against ours on the same
     bf16-rounded values. With --out: DIR/tile_gemm.csv.
@@ -86,12 +87,13 @@ enum TileGEMMBenchmark {
         libraries.append("\(label): not found (apt-get install \(label == "BLIS" ? "libblis4-serial" : "libopenblas0-serial"))")
       }
     }
-    if nativeBF16 { engines.append(.oursBF16(detected)) }
     print("machine: \(machine.processor), vector class \(machine.vectorClass); one thread, block \(block)"
       + (bStride.map { ", B rows \($0) floats apart" } ?? ""))
     for line in libraries { print(line) }
     var table = CSVTable(columns: ["processor", "vector_class", "head_width", "block", "product", "engine", "gflops", "versus_best_ours"])
     for h in widths {
+      // The bf16 pair product where the CPU has it, for even inner dimensions (the packed forms pair them).
+      let engines = engines + (nativeBF16 && h.isMultiple(of: 2) && block.isMultiple(of: 2) ? [.oursBF16(detected)] : [])
       let products = [
         Product(name: "q̂·k̂ᵀ", m: block, n: block, k: h, transposedA: false, perTile: 3),
         Product(name: "P·V", m: block, n: h, k: block, transposedA: false, perTile: 2),

@@ -194,7 +194,8 @@ final class BenchCommandLineTests: XCTestCase {
   }
 
   /// The tile products: a row per product (and the tile mix) for each of our Float32 instruction
-  /// sets and each system BLAS found, every one checked against ours inside the sweep.
+  /// sets, each system BLAS found and, where the CPU multiplies bf16 natively, our bf16 pair
+  /// product, every one checked against ours inside the sweep.
   func testTileGEMMComparesEveryEngineOnEveryProduct() throws {
     let directory = scratch()
     let outcome = try bench(["tile-gemm", "--head-width", "16,24", "--block", "32", "--seconds", "0.003", "--out", directory])
@@ -203,7 +204,8 @@ final class BenchCommandLineTests: XCTestCase {
     XCTAssertEqual(rows.first, ["processor", "vector_class", "head_width", "block", "product", "engine", "gflops", "versus_best_ours"])
     let ours = KernelInstructionSet.available.filter { !$0.multipliesBFloat16 }.map { "LoRAGrad \($0.rawValue)" }
     let libraries = ["OpenBLAS", "BLIS"].filter { !outcome.standardOutput.contains("\($0): not found") }
-    let engines = ours + libraries
+    let bf16 = KernelInstructionSet.available.contains { $0.multipliesBFloat16 } ? ["LoRAGrad bf16 pairs"] : []
+    let engines = ours + libraries + bf16
     XCTAssertEqual(rows.count - 1, 2 * 4 * engines.count)
     XCTAssertEqual(Array(rows.dropFirst().prefix(engines.count).map { $0[5] }), engines)
     XCTAssertEqual(Set(rows.dropFirst().map { $0[4] }), ["q̂·k̂ᵀ", "P·V", "Pᵀ·dO", "tile"])
