@@ -105,6 +105,26 @@ final class RobustnessTests: XCTestCase {
     }
   }
 
+  /// The chunked scan finds the first NaN or ±Inf wherever it is (chunk edges, the last scalar,
+  /// signalling NaN, two in one chunk) and passes every finite value, the largest included.
+  func testFirstNonFiniteIndexFindsTheFirstAcrossChunks() throws {
+    let count = 3 * 4096 + 5
+    let finite = try Tensor(shape: [count], scalars: (0..<count).map { i in
+      [Float.greatestFiniteMagnitude, -Float.greatestFiniteMagnitude, .leastNonzeroMagnitude, 0, -0.0, 1][i % 6]
+    })
+    XCTAssertNil(finite.firstNonFiniteIndex)
+    for (index, value) in [(0, Float.nan), (4095, .infinity), (4096, -.infinity), (8191, .signalingNaN), (count - 1, .nan)] {
+      var tensor = finite
+      tensor.scalars[index] = value
+      XCTAssertEqual(tensor.firstNonFiniteIndex, index, "\(value) at \(index)")
+      if index + 7 < count {
+        tensor.scalars[index + 7] = .nan
+        XCTAssertEqual(tensor.firstNonFiniteIndex, index, "the first of two")
+      }
+    }
+    XCTAssertNil(try Tensor(shape: [0], scalars: []).firstNonFiniteIndex)
+  }
+
   // MARK: - Method settings
 
   func testToleranceOutsideTheOpenUnitIntervalIsAnArgumentError() throws {

@@ -39,7 +39,20 @@ public struct Tensor: Equatable, Sendable {
 
   /// The flat index of the first NaN or ±Inf, or nil when every scalar is finite.
   public var firstNonFiniteIndex: Int? {
-    scalars.firstIndex { !$0.isFinite }
+    // A scalar is NaN or ±Inf exactly when its exponent bits are all ones: the largest exponent
+    // field of a chunk says whether to look inside it (a loop the compiler vectorises).
+    scalars.withUnsafeBufferPointer { buffer -> Int? in
+      let exponent: UInt32 = 0x7F80_0000
+      var start = 0
+      while start < buffer.count {
+        let end = min(start + 4096, buffer.count)
+        var largest: UInt32 = 0
+        for index in start..<end { largest = max(largest, buffer[index].bitPattern & exponent) }
+        if largest == exponent { return (start..<end).first { !buffer[$0].isFinite } }
+        start = end
+      }
+      return nil
+    }
   }
 
   /// The shape written as "[a, b, c]".

@@ -27,11 +27,20 @@ extension AttentionProblem {
 
   /// Z − Y in Float32 and ½ Σ (Z − Y)² accumulated in Float64: the squared loss of an output.
   package static func squaredError(_ output: Tensor, targets: Tensor) -> (difference: [Float], loss: Double) {
-    var difference = output.scalars
+    // One pass, written straight into the new array (no copy of Z first); the sum in index order.
     var sum = 0.0
-    for index in difference.indices {
-      difference[index] -= targets.scalars[index]
-      sum += Double(difference[index]) * Double(difference[index])
+    let count = output.scalars.count
+    let difference = output.scalars.withUnsafeBufferPointer { z in
+      targets.scalars.withUnsafeBufferPointer { y in
+        [Float](unsafeUninitializedCapacity: count) { out, initialized in
+          for index in 0..<count {
+            let value = z[index] - y[index]
+            out[index] = value
+            sum += Double(value) * Double(value)
+          }
+          initialized = count
+        }
+      }
     }
     return (difference, 0.5 * sum)
   }
