@@ -38,22 +38,7 @@ public struct Tensor: Equatable, Sendable {
   }
 
   /// The flat index of the first NaN or ±Inf, or nil when every scalar is finite.
-  public var firstNonFiniteIndex: Int? {
-    // A scalar is NaN or ±Inf exactly when its exponent bits are all ones: the largest exponent
-    // field of a chunk says whether to look inside it (a loop the compiler vectorises).
-    scalars.withUnsafeBufferPointer { buffer -> Int? in
-      let exponent: UInt32 = 0x7F80_0000
-      var start = 0
-      while start < buffer.count {
-        let end = min(start + 4096, buffer.count)
-        var largest: UInt32 = 0
-        for index in start..<end { largest = max(largest, buffer[index].bitPattern & exponent) }
-        if largest == exponent { return (start..<end).first { !buffer[$0].isFinite } }
-        start = end
-      }
-      return nil
-    }
-  }
+  public var firstNonFiniteIndex: Int? { scalars.firstNonFiniteIndex }
 
   /// The shape written as "[a, b, c]".
   public var shapeDescription: String { Self.describe(shape) }
@@ -68,5 +53,25 @@ extension Tensor {
     precondition(shape.reduce(1, *) == scalars.count, "internal shape mismatch")
     self.shape = shape
     self.scalars = scalars
+  }
+}
+
+extension Array where Element == Float {
+  /// The index of the first NaN or ±Inf, or nil when every value is finite. A value is non-finite
+  /// exactly when its exponent bits are all ones: the largest exponent field of a chunk says
+  /// whether to look inside it (a loop the compiler vectorises).
+  var firstNonFiniteIndex: Int? {
+    withUnsafeBufferPointer { buffer -> Int? in
+      let exponent: UInt32 = 0x7F80_0000
+      var start = 0
+      while start < buffer.count {
+        let end = Swift.min(start + 4096, buffer.count)
+        var largest: UInt32 = 0
+        for index in start..<end { largest = Swift.max(largest, buffer[index].bitPattern & exponent) }
+        if largest == exponent { return (start..<end).first { !buffer[$0].isFinite } }
+        start = end
+      }
+      return nil
+    }
   }
 }

@@ -163,7 +163,7 @@ enum LayerPipeline {
         throw LoRAGradError.outOfRange(quantity: "∂loss/∂\(role)", reason: reason)
       }
     }
-    guard gradients.inputGradient?.allSatisfy(\.isFinite) ?? true else {
+    guard gradients.inputGradient?.firstNonFiniteIndex == nil else {
       throw LoRAGradError.outOfRange(quantity: "∂loss/∂X", reason: reason)
     }
     var result = LayerGradients(adapters: gradients.adapters, input: gradients.inputGradient.map(shapeInput), path: saved.path)
@@ -273,7 +273,7 @@ enum LayerPipeline {
     _ layer: AttentionLayer, batch: LayerBatch, output: [Float], logSumExp: [Float], path: AttentionPath, regime: Regime?,
     check: PolynomialCheck?, settings: PathSettings
   ) throws -> LayerForward {
-    guard output.allSatisfy(\.isFinite), logSumExp.allSatisfy(\.isFinite) else {
+    guard output.firstNonFiniteIndex == nil, logSumExp.firstNonFiniteIndex == nil else {
       throw LoRAGradError.outOfRange(
         quantity: "Z", reason: "overflowed Float32 on the \(path.rawValue) path (finite inputs whose logits or outputs exceed 3.4e38); rescale x or the weights")
     }
