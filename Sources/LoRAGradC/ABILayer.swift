@@ -22,6 +22,40 @@ public func lgrLayerDestroy(_ layer: OpaquePointer?) {
   Unmanaged<LayerHandle>.fromOpaque(UnsafeRawPointer(layer)).release()
 }
 
+/// `lgr_layer_with_adapters`: the layer with other adapters of the same projections and rank,
+/// sharing its frozen part and its buffer pool.
+@_cdecl("lgr_layer_with_adapters")
+public func lgrLayerWithAdapters(
+  _ layer: OpaquePointer?, _ loraA: UnsafePointer<UnsafePointer<Float>?>?, _ loraB: UnsafePointer<UnsafePointer<Float>?>?,
+  _ out: UnsafeMutablePointer<OpaquePointer?>?, _ error: UnsafeMutablePointer<lgr_error>?
+) -> lgr_status {
+  ABICall.run(error) {
+    guard let out else { throw ABIFailure.null("out", "a place for the new layer") }
+    out.pointee = nil
+    let base = try LayerHandle.from(layer).layer
+    let adapted = base.adaptedProjections
+    guard !adapted.isEmpty else { throw ABIFailure.invalid("layer", "a layer with adapters (created with lora_a, lora_b set)", "one without") }
+    guard let loraA else { throw ABIFailure.null("lora_a", "an array of 3 pointers (the adapted projections' A_μ)") }
+    guard let loraB else { throw ABIFailure.null("lora_b", "an array of 3 pointers (the adapted projections' B_μ)") }
+    let r = Int64(base.loraRank), d = Int64(base.modelWidth)
+    var adapters: [Projection: LoRAAdapter] = [:]
+    for (index, projection) in ABILayerDescription.projections.enumerated() {
+      let field = ABILayerDescription.indexNames[index]
+      guard adapted.contains(projection) else {
+        guard loraA[index] == nil, loraB[index] == nil else {
+          throw ABIFailure.invalid("lora_a\(field), lora_b\(field)", "NULL (the layer does not adapt \(projection.rawValue))", "set")
+        }
+        continue
+      }
+      adapters[projection] = LoRAAdapter(
+        a: try ABIArrays.tensor(loraA[index], "lora_a\(field) (A_\(projection.rawValue))", [r, d]),
+        b: try ABIArrays.tensor(loraB[index], "lora_b\(field) (B_\(projection.rawValue))", [d, r]))
+    }
+    let handle = LayerHandle(try base.replacingAdapters(adapters))
+    out.pointee = OpaquePointer(Unmanaged.passRetained(handle).toOpaque())
+  }
+}
+
 /// The checks and conversions of an `lgr_layer_desc`.
 enum ABILayerDescription {
   /// The largest model width and LoRA rank accepted (a [D, D] weight of 2^20 squared floats is

@@ -141,6 +141,100 @@ final class CABITests: XCTestCase {
     XCTAssertEqual(gradB, expected.adapters[.value]!.b.scalars)
   }
 
+  /// lgr_layer_with_adapters: the new layer computes what a layer created with those adapters
+  /// computes (same bits), shares the old one's buffer pool, and leaves the old one and its saved
+  /// state working; bad arguments return a status and a message naming them.
+  func testLayerWithOtherAdaptersSharesTheFrozenPartAndThePool() throws {
+    let problem = try AttentionProblem.synthetic(.all, sequences: 2, length: 40, width: 12, heads: 2, loraRank: 3, adapted: [.query, .value], seed: 73)
+    let layer = problem.layer
+    var stepped = layer.adapters
+    for projection in stepped.keys {
+      stepped[projection]!.a.scalars = stepped[projection]!.a.scalars.map { $0 * 0.9 + 0.01 }
+      stepped[projection]!.b.scalars = stepped[projection]!.b.scalars.map { $0 - 0.02 }
+    }
+    let expectedLayer = try layer.replacingAdapters(stepped)
+    let handle = try create(layer)
+    defer { lgr_layer_destroy(handle) }
+    let (n, l) = (Int64(problem.inputs.shape[0]), Int64(problem.inputs.shape[1]))
+    var callOptions = options(LGR_METHOD_EXACT)
+    var error = lgr_error()
+    func forward(_ handle: OpaquePointer) throws -> ([Float], OpaquePointer?) {
+      var z = [Float](repeating: .nan, count: problem.inputs.count)
+      var saved: OpaquePointer?
+      let lengths = problem.keyLengths.map { $0.map(Int64.init) }
+      let status = lengths.withOptionalBuffer { lgr_forward(handle, problem.inputs.scalars, n, l, $0, &callOptions, &z, nil, &saved, &error) }
+      XCTAssertEqual(status, LGR_OK, message(error))
+      return (z, saved)
+    }
+    let (oldZ, oldSaved) = try forward(handle)
+    defer { lgr_saved_destroy(oldSaved) }
+    // A_μ, B_μ of the step, NULL for the key (not adapted).
+    let a = stepped[.query]!.a.scalars, b = stepped[.query]!.b.scalars, av = stepped[.value]!.a.scalars, bv = stepped[.value]!.b.scalars
+    var next: OpaquePointer?
+    let status = a.withUnsafeBufferPointer { a in
+      b.withUnsafeBufferPointer { b in
+        av.withUnsafeBufferPointer { av in
+          bv.withUnsafeBufferPointer { bv in
+            lgr_layer_with_adapters(handle, [a.baseAddress, nil, av.baseAddress], [b.baseAddress, nil, bv.baseAddress], &next, &error)
+          }
+        }
+      }
+    }
+    XCTAssertEqual(status, LGR_OK, message(error))
+    let nextHandle = try XCTUnwrap(next)
+    defer { lgr_layer_destroy(nextHandle) }
+    let pools = (try LayerHandle.from(nextHandle).layer.buffers, try LayerHandle.from(handle).layer.buffers)
+    XCTAssertTrue(pools.0 === pools.1, "one pool")
+    let (newZ, newSaved) = try forward(nextHandle)
+    defer { lgr_saved_destroy(newSaved) }
+    let expected = try expectedLayer.forward(problem.inputs, keyLengths: problem.keyLengths, options: .dispatch(threads: 2))
+    XCTAssertEqual(newZ, expected.output.scalars)
+    XCTAssertNotEqual(newZ, oldZ)
+    // The old layer still computes with its own adapters, from its own saved state.
+    var gradX = [Float](repeating: .nan, count: problem.inputs.count)
+    let r = layer.loraRank, d = layer.modelWidth
+    let gradients = (0..<4).map { _ in UnsafeMutablePointer<Float>.allocate(capacity: r * d) }  // ∂A_q, ∂B_q, ∂A_v, ∂B_v
+    defer { gradients.forEach { $0.deallocate() } }
+    let backward = lgr_backward(
+      handle, problem.inputs.scalars, n, l, oldSaved, oldZ, &callOptions, [gradients[0], nil, gradients[2]],
+      [gradients[1], nil, gradients[3]], &gradX, nil, &error)
+    XCTAssertEqual(backward, LGR_OK, message(error))
+    let old = try layer.forward(problem.inputs, keyLengths: problem.keyLengths, options: .dispatch(threads: 2))
+    XCTAssertEqual(oldZ, old.output.scalars)
+    let oldGradients = try layer.backward(problem.inputs, saved: old, upstream: old.output, options: .dispatch(threads: 2))
+    XCTAssertEqual(gradX, oldGradients.input!.scalars)
+    XCTAssertEqual(Array(UnsafeBufferPointer(start: gradients[2], count: r * d)), oldGradients.adapters[.value]!.a.scalars)
+    // Bad arguments.
+    func expectInvalid(_ mention: String, _ call: () -> lgr_status, line: UInt = #line) {
+      XCTAssertEqual(call(), LGR_INVALID_ARGUMENT, line: line)
+      XCTAssertTrue(message(error).contains(mention), "\(message(error)) lacks \(mention)", line: line)
+    }
+    a.withUnsafeBufferPointer { a in
+      b.withUnsafeBufferPointer { b in
+        var out: OpaquePointer?
+        expectInvalid("lora_a[LGR_VALUE]") { lgr_layer_with_adapters(handle, [a.baseAddress, nil, nil], [b.baseAddress, nil, b.baseAddress], &out, &error) }
+        XCTAssertNil(out)
+        expectInvalid("lora_a[LGR_KEY], lora_b[LGR_KEY]") {
+          lgr_layer_with_adapters(handle, [a.baseAddress, a.baseAddress, a.baseAddress], [b.baseAddress, b.baseAddress, b.baseAddress], &out, &error)
+        }
+        expectInvalid("out") { lgr_layer_with_adapters(handle, [a.baseAddress, nil, a.baseAddress], [b.baseAddress, nil, b.baseAddress], nil, &error) }
+        expectInvalid("layer") { lgr_layer_with_adapters(nil, [a.baseAddress, nil, a.baseAddress], [b.baseAddress, nil, b.baseAddress], &out, &error) }
+        expectInvalid("lora_a") { lgr_layer_with_adapters(handle, nil, [b.baseAddress, nil, b.baseAddress], &out, &error) }
+        XCTAssertNil(out)
+      }
+    }
+    var nonFinite = a
+    nonFinite[2] = .nan
+    nonFinite.withUnsafeBufferPointer { bad in
+      b.withUnsafeBufferPointer { b in
+        var out: OpaquePointer?
+        XCTAssertNotEqual(lgr_layer_with_adapters(handle, [bad.baseAddress, nil, bad.baseAddress], [b.baseAddress, nil, b.baseAddress], &out, &error), LGR_OK)
+        XCTAssertTrue(message(error).contains("A_q"), message(error))
+        XCTAssertNil(out)
+      }
+    }
+  }
+
   /// Every kind of bad input returns its status and a message naming the argument; nothing traps.
   func testBadInputReturnsAStatusAndAMessage() throws {
     let problem = try AttentionProblem.synthetic(.none, length: 20, width: 8, heads: 2, loraRank: 2, adapted: [.query], seed: 73)

@@ -161,6 +161,37 @@ class Layer:
         self._handle = handle
         self._keep = None  # the layer holds its own copies now
 
+    def with_adapters(self, adapters):
+        """The same layer with other adapters {"q": (A_q [r, D], B_q [D, r]), …} of the projections it
+        adapts, at its rank (e.g. after an optimiser step): the frozen weights, biases and settings are
+        shared, and so are the working buffers a layer keeps from its last calls, so a training loop
+        that makes each step's layer this way takes no fresh working memory after its first step."""
+        adapters = dict(adapters or {})
+        if set(adapters) != set(self.adapted):
+            raise InvalidInputError(f"adapters: expected exactly the adapted projections {list(self.adapted)}, got {sorted(adapters)}")
+        r, d = self.lora_rank, self.width
+        keep = []
+        a_pointers = (ctypes.POINTER(ctypes.c_float) * 3)()
+        b_pointers = (ctypes.POINTER(ctypes.c_float) * 3)()
+        for index, mu in enumerate(PROJECTIONS):
+            if mu in adapters:
+                a, b = adapters[mu]
+                a = _floats(a, f"lora_a_{mu}", (r, d))
+                b = _floats(b, f"lora_b_{mu}", (d, r))
+                keep += [a, b]
+                a_pointers[index] = _pointer(a)
+                b_pointers[index] = _pointer(b)
+        handle = ctypes.c_void_p()
+        error = _native.Error()
+        _check(_native.lib.lgr_layer_with_adapters(self._handle, a_pointers, b_pointers, ctypes.byref(handle), ctypes.byref(error)),
+               error)
+        layer = object.__new__(Layer)
+        layer.width, layer.heads, layer.lora_rank = self.width, self.heads, self.lora_rank
+        layer.adapted, layer.causal, layer.lengths = self.adapted, self.causal, self.lengths
+        layer._keep = None
+        layer._handle = handle
+        return layer
+
     def __del__(self):
         handle, self._handle = getattr(self, "_handle", None), None
         if handle:

@@ -111,6 +111,35 @@ def test_two_dimensional_inputs_give_two_dimensional_outputs():
         np.testing.assert_array_equal(grads2[name], grads3[name])
 
 
+def test_a_layer_with_other_adapters_computes_what_a_new_layer_does():
+    p = make_problem(seed=9, l=60, **FEATURES["all"] | {"lengths": [60, 41]})
+    layer = make_layer(p)
+    z_old, saved_old = layer.forward(p["x"])
+    stepped = {mu: (0.9 * a + 0.01, b - 0.02) for mu, (a, b) in p["adapters"].items()}
+    fresh = make_layer(p, adapters=stepped)
+    for step in range(3):  # each step's layer from the last: the buffers of earlier steps serve it
+        layer = layer.with_adapters(stepped)
+        z, saved = layer.forward(p["x"])
+        grads, dx = layer.backward(p["x"], saved, p["dz"])
+        z_fresh, saved_fresh = fresh.forward(p["x"])
+        grads_fresh, dx_fresh = fresh.backward(p["x"], saved_fresh, p["dz"])
+        np.testing.assert_array_equal(z, z_fresh)
+        np.testing.assert_array_equal(dx, dx_fresh)
+        for name in grads:
+            np.testing.assert_array_equal(grads[name], grads_fresh[name])
+    assert not np.array_equal(z, z_old)
+    expected = oracle(p, adapters=stepped)
+    assert np.abs(z - expected).max() / np.abs(expected).max() < Z_TOLERANCE
+    with pytest.raises(loragrad.InvalidInputError, match="adapted projections"):
+        layer.with_adapters({"q": stepped["q"]})
+    with pytest.raises(loragrad.InvalidInputError, match="lora_a_q"):
+        layer.with_adapters({"q": (stepped["q"][0][:, :5], stepped["q"][1]), "v": stepped["v"]})
+    bad = {mu: (a.copy(), b) for mu, (a, b) in stepped.items()}
+    bad["v"][0][0, 0] = np.nan
+    with pytest.raises(loragrad.InvalidInputError, match="A_v"):
+        layer.with_adapters(bad)
+
+
 def test_same_bits_for_every_backend_and_thread_count():
     p = make_problem(seed=5, l=150, **FEATURES["all"] | {"lengths": [150, 97]})
     layer = make_layer(p)

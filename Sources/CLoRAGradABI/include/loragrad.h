@@ -126,6 +126,14 @@ void lgr_options_init(lgr_options *options);
 lgr_status lgr_layer_create(const lgr_layer_desc *desc, lgr_layer **layer, lgr_error *error);
 /// Frees a layer (NULL is ignored). Every call on it must have returned.
 void lgr_layer_destroy(lgr_layer *layer);
+/// A new layer in *out: `layer` with A_μ = lora_a[μ] [r, D] and B_μ = lora_b[μ] [D, r] for the
+/// projections `layer` adapts, at its rank r (NULL entries for the others), e.g. after an optimiser
+/// step. The frozen weights, biases and settings are shared, not copied, and so are the working
+/// buffers a layer keeps from its last two calls for its next: a training loop that makes each
+/// step's layer this way takes no fresh working memory after its first step. `layer` stays valid,
+/// and so do its saved states (free each layer with lgr_layer_destroy).
+lgr_status lgr_layer_with_adapters(const lgr_layer *layer, const float *const lora_a[3], const float *const lora_b[3],
+                                   lgr_layer **out, lgr_error *error);
 
 /// Z [N, L, D] and, when `lse` is not NULL, the per-row log-sum-exp [N, H, L] for X [N, L, D];
 /// `key_lengths` (NULL: all keys visible) gives ℓ_n ∈ 1…L per sequence. When `saved` is not NULL
