@@ -149,7 +149,8 @@ enum TileGEMMBenchmark {
     let ldb: Int
     let a, b, c: UnsafeMutablePointer<Float>
     let aRounded, bRounded: [Float]
-    let aPairs, bPairs: [UInt32]
+    /// 64-byte aligned like the tiles' packs.
+    let aPairs, bPairs: UnsafeMutablePointer<UInt32>
 
     init(_ product: Product, bStride: Int) {
       self.product = product
@@ -172,16 +173,24 @@ enum TileGEMMBenchmark {
       aRounded = (0..<m * k).map { Float(bitPattern: bf16(a[$0]) << 16) }
       bRounded = (0..<k * bStride).map { Float(bitPattern: bf16(b[$0]) << 16) }
       let pairs = k / 2
-      aPairs = product.transposedA
-        ? (0..<pairs * m).map { w in bf16(a[2 * (w / m) * m + w % m]) | bf16(a[(2 * (w / m) + 1) * m + w % m]) << 16 }
-        : (0..<m * pairs).map { w in bf16(a[(w / pairs) * k + 2 * (w % pairs)]) | bf16(a[(w / pairs) * k + 2 * (w % pairs) + 1]) << 16 }
-      bPairs = (0..<pairs * bStride).map { w in
-        bf16(b[2 * (w / bStride) * bStride + w % bStride]) | bf16(b[(2 * (w / bStride) + 1) * bStride + w % bStride]) << 16
+      func aligned(_ words: [UInt32]) -> UnsafeMutablePointer<UInt32> {
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(words.count, 1) * 4, alignment: 64)
+        let pointer = raw.bindMemory(to: UInt32.self, capacity: max(words.count, 1))
+        pointer.initialize(from: words, count: words.count)
+        return pointer
       }
+      aPairs = aligned(product.transposedA
+        ? (0..<pairs * m).map { w in bf16(a[2 * (w / m) * m + w % m]) | bf16(a[(2 * (w / m) + 1) * m + w % m]) << 16 }
+        : (0..<m * pairs).map { w in bf16(a[(w / pairs) * k + 2 * (w % pairs)]) | bf16(a[(w / pairs) * k + 2 * (w % pairs) + 1]) << 16 })
+      bPairs = aligned((0..<pairs * bStride).map { w in
+        bf16(b[2 * (w / bStride) * bStride + w % bStride]) | bf16(b[(2 * (w / bStride) + 1) * bStride + w % bStride]) << 16
+      })
     }
 
     deinit {
       for pointer in [a, b, c] { pointer.deallocate() }
+      aPairs.deallocate()
+      bPairs.deallocate()
     }
 
     /// C = op(A)·B + beta·C by `engine` (of the bf16-rounded A and B when `rounded`).

@@ -4,8 +4,9 @@
 // accumulated in fp32: twice the multiply-adds of an fp32 FMA per instruction). A's word is the
 // instruction's last operand, so where a kernel reads it once (16 × 1, the head-wide products at
 // h = 16) the compiler folds the broadcast into the product as a {1to16} memory operand: on Zen 4
-// a separate vbroadcastss took an FP pipe the products needed, and those products ran at 73% of
-// the 4 × 4 kernel's rate, 98% with the fold (the pair products are symmetric: same bits).
+// a separate vbroadcastss took an FP pipe the products needed: those products ran at 74% of the
+// pair product's roof (164 of 221 GFLOP/s in cache), 92–100% with the fold (loragrad-bench
+// tile-gemm --head-width 16). The pair products are symmetric in their operands: same bits.
 
 #include "ops.h"
 #include "gemm_blocks_avx512.h"

@@ -56,6 +56,13 @@ public func lgrLayerWithAdapters(
   }
 }
 
+/// `lgr_layer_release_buffers`: frees the buffers the layer's pool holds (NULL is ignored).
+@_cdecl("lgr_layer_release_buffers")
+public func lgrLayerReleaseBuffers(_ layer: OpaquePointer?) {
+  guard let layer else { return }
+  Unmanaged<LayerHandle>.fromOpaque(UnsafeRawPointer(layer)).takeUnretainedValue().layer.releaseCachedBuffers()
+}
+
 /// The checks and conversions of an `lgr_layer_desc`.
 enum ABILayerDescription {
   /// The largest model width and LoRA rank accepted (a [D, D] weight of 2^20 squared floats is

@@ -17,8 +17,8 @@ public func peakResidentBytes() -> Int {
   return usage.ru_maxrss * 1024
 }
 
-/// The minor page faults of this process so far (getrusage's ru_minflt): each is a page the
-/// kernel mapped and cleared on first touch.
+/// The minor page faults of this process so far (getrusage's ru_minflt): mostly anonymous pages
+/// the kernel mapped and cleared on first touch.
 public func minorPageFaults() -> Int {
   var usage = rusage()
   getrusage(RUSAGE_SELF.rawValue, &usage)

@@ -185,6 +185,12 @@ final class CABITests: XCTestCase {
     defer { lgr_layer_destroy(nextHandle) }
     let pools = (try LayerHandle.from(nextHandle).layer.buffers, try LayerHandle.from(handle).layer.buffers)
     XCTAssertTrue(pools.0 === pools.1, "one pool")
+    defer {
+      XCTAssertGreaterThan(pools.0.snapshot.heldBlocks, 0, "the calls' buffers are kept")
+      lgr_layer_release_buffers(nextHandle)
+      XCTAssertEqual(pools.0.snapshot.heldBlocks, 0, "and freed on request")
+      lgr_layer_release_buffers(nil)
+    }
     let (newZ, newSaved) = try forward(nextHandle)
     defer { lgr_saved_destroy(newSaved) }
     let expected = try expectedLayer.forward(problem.inputs, keyLengths: problem.keyLengths, options: .dispatch(threads: 2))

@@ -192,6 +192,10 @@ class Layer:
         layer._handle = handle
         return layer
 
+    def release_buffers(self):
+        """Frees the working buffers this layer (and every layer sharing them) keeps for its next calls."""
+        _native.lib.lgr_layer_release_buffers(self._handle)
+
     def __del__(self):
         handle, self._handle = getattr(self, "_handle", None), None
         if handle:

@@ -127,6 +127,9 @@ def test_a_layer_with_other_adapters_computes_what_a_new_layer_does():
         np.testing.assert_array_equal(dx, dx_fresh)
         for name in grads:
             np.testing.assert_array_equal(grads[name], grads_fresh[name])
+    layer.release_buffers()  # and the next call still works, on fresh buffers
+    z_again, _ = layer.forward(p["x"])
+    np.testing.assert_array_equal(z_again, z)
     assert not np.array_equal(z, z_old)
     expected = oracle(p, adapters=stepped)
     assert np.abs(z - expected).max() / np.abs(expected).max() < Z_TOLERANCE

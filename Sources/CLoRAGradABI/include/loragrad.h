@@ -134,6 +134,9 @@ void lgr_layer_destroy(lgr_layer *layer);
 /// and so do its saved states (free each layer with lgr_layer_destroy).
 lgr_status lgr_layer_with_adapters(const lgr_layer *layer, const float *const lora_a[3], const float *const lora_b[3],
                                    lgr_layer **out, lgr_error *error);
+/// Frees the working buffers `layer` (and every layer sharing them) keeps for its next calls; a
+/// layer holds up to its last two calls' worth until then, or until it is destroyed (NULL is ignored).
+void lgr_layer_release_buffers(const lgr_layer *layer);
 
 /// Z [N, L, D] and, when `lse` is not NULL, the per-row log-sum-exp [N, H, L] for X [N, L, D];
 /// `key_lengths` (NULL: all keys visible) gives ℓ_n ∈ 1…L per sequence. When `saved` is not NULL

@@ -28,7 +28,11 @@ enum FlashAttention {
   ) throws -> HeadGradients {
     precondition(view.layout.panel_width == tiling.keysPerBlock, "the view's panels are the key blocks")
     let groups = lgk_flash_key_groups(view.layout.length, Int64(tiling.keysPerBlock), Int64(tiling.maxKeyGroups))
-    let panelRows = Int64(tiling.backwardPanelRows(headStride: Int(view.layout.head_stride)))
+    // A panel never longer than the sequence (rounded up to whole query blocks): the partials are
+    // sized by it, and a large panel budget on a short sequence would reserve rows that never exist.
+    let panelRows = Int64(min(
+      tiling.backwardPanelRows(headStride: Int(view.layout.head_stride)),
+      roundUp(Int(view.layout.length), toMultipleOf: tiling.rowsPerQueryBlock)))
     let pairs = Int(view.layout.sequences * view.layout.heads), hs = Int(view.layout.head_stride)
     let partials = try FloatBuffer(count: pairs * Int(groups) * Int(panelRows) * hs, what: "dq̂ partials", zeroed: false)
     let dQ = try view.headBuffer("dq̂"), dK = try view.headBuffer("dk̂"), dV = try view.headBuffer("dV")

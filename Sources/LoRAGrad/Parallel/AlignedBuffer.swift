@@ -24,11 +24,12 @@ final class AlignedBuffer<Element: BitwiseCopyable>: @unchecked Sendable {
 
   /// A buffer of `count` elements, all bits zero when `zeroed` (leave it off only for buffers a
   /// phase writes whole); throws `resourceExhausted` naming `what` when the memory cannot be had.
-  /// Inside a layer call it is a block of the same size from the layer's pool when one is free
-  /// (cleared when `zeroed`). Otherwise zeroed buffers come from calloc, which hands blocks it
-  /// maps fresh (the large ones, above glibc's mmap threshold) over as zero pages without writing
-  /// them: such a page is first touched by the worker that first writes it, not by one thread
-  /// clearing the whole buffer.
+  /// Inside a layer call it is a block of the same size from the layer's pool when one is free,
+  /// cleared when `zeroed` by one memset on the calling thread. Otherwise zeroed buffers come from
+  /// calloc, which hands blocks it maps fresh (the large ones, above glibc's mmap threshold) over
+  /// as zero pages without writing them: such a page is first touched by the worker that first
+  /// writes it, not by one thread clearing the whole buffer. In debug builds a buffer that is not
+  /// zeroed is filled with NaN (all-ones words), fresh or reused.
   init(count: Int, what: String, zeroed: Bool = true) throws {
     let (product, overflow) = max(count, 1).multipliedReportingOverflow(by: MemoryLayout<Element>.stride)
     let bytes = overflow ? Int.max : product
@@ -56,6 +57,9 @@ final class AlignedBuffer<Element: BitwiseCopyable>: @unchecked Sendable {
       guard posix_memalign(&raw, 64, bytes) == 0, let raw else {
         throw LoRAGradError.resourceExhausted(what: what, bytes: bytes)
       }
+      #if DEBUG
+        memset(raw, 0xFF, bytes)
+      #endif
       allocation = raw
       base = raw.bindMemory(to: Element.self, capacity: max(count, 1))
     }

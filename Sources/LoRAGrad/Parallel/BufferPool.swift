@@ -1,14 +1,17 @@
 import Foundation
 
 /// The freed working buffers of one layer's calls, kept for its next calls: a call of the same
-/// shape then takes every buffer it needs from here instead of from the allocator, so it pays no
-/// page faults and no fresh-page zeroing (a block freshly mapped by the kernel costs a fault and
-/// a cleared page each time it is first touched). A block of b bytes is handed only to a request
-/// of exactly b bytes; a block left untaken through two whole calls is freed, so the pool never
-/// holds more than the buffers of the last two calls (a forward and a backward pass). A layer and
-/// the layers made from it by `replacingAdapters` share one pool; calls from several threads may
-/// share it too. Which block a buffer gets never changes a result: zeroed buffers are cleared, and
-/// in debug builds every other reused block is filled with NaN so that a read before a write shows.
+/// shape then takes the `AlignedBuffer`s it makes on its calling thread from here instead of from
+/// the allocator, so it pays no page faults and no fresh-page zeroing for them (a block freshly
+/// mapped by the kernel costs a fault and a cleared page each time it is first touched). A block
+/// of b bytes is handed only to a request of exactly b bytes. When a call ends, the blocks given
+/// back before the last two calls, and before the calls still running on other threads, are freed:
+/// one caller's pool holds at most the buffers of its last two calls (a forward and a backward
+/// pass), k overlapping callers' at most about k + 2 calls' worth, until the layer is freed or
+/// `release` is called. A layer and the layers made from it by `replacingAdapters` share one pool.
+/// The phases must never read what they have not written, so that which block a buffer gets
+/// cannot change a result: zeroed buffers are cleared, and in debug builds every other buffer is
+/// filled with NaN, fresh or reused, so that the tests see a read before a write.
 final class BufferPool: @unchecked Sendable {
   /// A block the pool holds: what the allocator returned, and the 64-byte-aligned address in it.
   struct Block {
@@ -44,17 +47,19 @@ final class BufferPool: @unchecked Sendable {
 
   deinit { for blocks in free.values { for block in blocks { Foundation.free(block.allocation) } } }
 
-  /// Runs `body` as one call on this pool: the buffers made inside come from it and go back to it;
-  /// when the outermost call ends, the blocks untaken through two whole calls are freed.
+  /// Runs `body` as one call on this pool: the buffers made inside come from it and go back to it.
+  /// A call made inside another on the same thread is part of it; when a call that is not ends,
+  /// the blocks given back before the last two calls and before every call still open are freed.
   func during<T>(_ body: () throws -> T) rethrows -> T {
+    guard BufferPool.current !== self else { return try body() }  // nested: the outer call's
     lock.withLock {
-      if openCalls == 0 { begunCalls += 1 }
+      begunCalls += 1
       openCalls += 1
     }
     defer {
       lock.withLock {
         openCalls -= 1
-        if openCalls == 0 { trim(keepingFrom: begunCalls - 1) }
+        trim(keepingFrom: begunCalls - 1 - openCalls)
       }
     }
     return try BufferPool.$current.withValue(self) { try body() }

@@ -30,6 +30,7 @@ extension AttentionProblem {
     // One pass, written straight into the new array (no copy of Z first); the sum in index order.
     var sum = 0.0
     let count = output.scalars.count
+    precondition(targets.scalars.count == count, "Y has Z's shape (checked when the problem was made)")
     let difference = output.scalars.withUnsafeBufferPointer { z in
       targets.scalars.withUnsafeBufferPointer { y in
         [Float](unsafeUninitializedCapacity: count) { out, initialized in
