@@ -146,9 +146,14 @@ final class CommandLineTests: XCTestCase {
     let outcome = try run(["profile", "--length", "64", "--heads", "4", "--seconds", "0.05", "--threads", "1"])
     XCTAssertEqual(outcome.status, 0, outcome.standardError)
     XCTAssertTrue(outcome.standardOutput.isEmpty, outcome.standardOutput)
-    for part in ["profile exact H = 4:", "iterations", "% of the"] {
+    for part in ["profile exact H = 4:", "iterations", "% of the", "page faults per iteration after the first"] {
       XCTAssertTrue(outcome.standardError.contains(part), "\(part): \(outcome.standardError)")
     }
+    // "<mean> s each (least <least> s)": the least of the iterations is at most their mean.
+    let numbers = try XCTUnwrap(outcome.standardError.firstMatch(of: /([0-9.e+-]+) s each \(least ([0-9.e+-]+) s\)/), outcome.standardError)
+    let (mean, least) = (try XCTUnwrap(Double(numbers.1)), try XCTUnwrap(Double(numbers.2)))
+    XCTAssertGreaterThan(least, 0)
+    XCTAssertLessThanOrEqual(least, mean * (1 + 1e-3))  // both printed to 4 digits
   }
 
   func testOutputPathThatIsAFileIsRefused() throws {
