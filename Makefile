@@ -44,7 +44,7 @@ mpi-test:
 
 # A short ThreadSanitizer pass over the Dispatch backend's exact and polynomial tiles
 # (Docs/Sanitizers.md); its own scratch path, so the normal .build is left alone.
-TSAN_TESTS = ExactPathTests.test(EveryInstructionSet|SmallTiles|Shortest)|DeterminismTests.testConcurrent|PolynomialPathTests.test(Partial|Causal|Larger)|RegimeTests.test(Auto|Verdict|Unreachable)|NumericalExtremesTests.test(Rank|Head|Alpha|Zero|OneAndTwo|Polynomial)|BFloat16Tests.test(SmallTiles|NativeAndFallback)
+TSAN_TESTS = BufferPoolTests.test(Overlapping|Nested|ARepeated)|ExactPathTests.test(EveryInstructionSet|SmallTiles|Shortest)|DeterminismTests.testConcurrent|PolynomialPathTests.test(Partial|Causal|Larger)|RegimeTests.test(Auto|Verdict|Unreachable)|NumericalExtremesTests.test(Rank|Head|Alpha|Zero|OneAndTwo|Polynomial)|BFloat16Tests.test(SmallTiles|NativeAndFallback)
 tsan: setup
 	swift build --build-tests --sanitize=thread --scratch-path .build-tsan
 	TSAN_OPTIONS=halt_on_error=1 swift test --sanitize=thread --scratch-path .build-tsan --skip-build \

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-const char *lgr_version(void) { return "1.0.0"; }
+const char *lgr_version(void) { return "1.1.0"; }
 
 const char *lgr_status_name(int32_t status) {
   switch (status) {

@@ -2,7 +2,8 @@ import CLoRAGradABI
 import LoRAGrad
 import LoRAGradOpenMP
 
-/// What an `lgr_layer *` points to: a validated, immutable layer.
+/// What an `lgr_layer *` points to: a validated, immutable layer (its buffer pool, shared with the
+/// layers made from it, is its one mutable part, and is locked).
 final class LayerHandle: Sendable {
   /// The layer every call on this handle computes.
   let layer: AttentionLayer

@@ -142,20 +142,30 @@ final class CABITests: XCTestCase {
   }
 
   /// lgr_layer_with_adapters: the new layer computes what a layer created with those adapters
-  /// computes (same bits), shares the old one's buffer pool, and leaves the old one and its saved
-  /// state working; bad arguments return a status and a message naming them.
+  /// computes (same bits), shares the old one's buffer pool (a second step allocates no working
+  /// buffer), outlives the old one, and leaves the old one and its saved state working; bad
+  /// arguments return LGR_INVALID_ARGUMENT, a message naming them, and *out = NULL.
   func testLayerWithOtherAdaptersSharesTheFrozenPartAndThePool() throws {
     let problem = try AttentionProblem.synthetic(.all, sequences: 2, length: 40, width: 12, heads: 2, loraRank: 3, adapted: [.query, .value], seed: 73)
     let layer = problem.layer
-    var stepped = layer.adapters
-    for projection in stepped.keys {
-      stepped[projection]!.a.scalars = stepped[projection]!.a.scalars.map { $0 * 0.9 + 0.01 }
-      stepped[projection]!.b.scalars = stepped[projection]!.b.scalars.map { $0 - 0.02 }
+    func step(_ adapters: [Projection: LoRAAdapter], _ shift: Float) -> [Projection: LoRAAdapter] {
+      adapters.mapValues { adapter in
+        var next = adapter
+        next.a.scalars = adapter.a.scalars.map { $0 * 0.9 + shift }
+        next.b.scalars = adapter.b.scalars.map { $0 - shift }
+        return next
+      }
     }
-    let expectedLayer = try layer.replacingAdapters(stepped)
+    let stepped = step(layer.adapters, 0.01), stepped2 = step(layer.adapters, 0.03)
+    // The expected layers come from the validating initialiser, not from replacingAdapters.
+    func created(_ adapters: [Projection: LoRAAdapter]) throws -> AttentionLayer {
+      try AttentionLayer(
+        frozenWeights: layer.frozenWeights, biases: layer.biases, adapters: adapters, heads: layer.heads, alpha: layer.alpha,
+        beta: layer.beta, useRSLoRA: layer.useRSLoRA, causal: layer.causal, ropeTheta: layer.ropeTheta)
+    }
     let handle = try create(layer)
-    defer { lgr_layer_destroy(handle) }
     let (n, l) = (Int64(problem.inputs.shape[0]), Int64(problem.inputs.shape[1]))
+    let r = layer.loraRank, d = layer.modelWidth
     var callOptions = options(LGR_METHOD_EXACT)
     var error = lgr_error()
     func forward(_ handle: OpaquePointer) throws -> ([Float], OpaquePointer?) {
@@ -166,79 +176,103 @@ final class CABITests: XCTestCase {
       XCTAssertEqual(status, LGR_OK, message(error))
       return (z, saved)
     }
-    let (oldZ, oldSaved) = try forward(handle)
-    defer { lgr_saved_destroy(oldSaved) }
-    // A_μ, B_μ of the step, NULL for the key (not adapted).
-    let a = stepped[.query]!.a.scalars, b = stepped[.query]!.b.scalars, av = stepped[.value]!.a.scalars, bv = stepped[.value]!.b.scalars
-    var next: OpaquePointer?
-    let status = a.withUnsafeBufferPointer { a in
-      b.withUnsafeBufferPointer { b in
-        av.withUnsafeBufferPointer { av in
-          bv.withUnsafeBufferPointer { bv in
-            lgr_layer_with_adapters(handle, [a.baseAddress, nil, av.baseAddress], [b.baseAddress, nil, bv.baseAddress], &next, &error)
+    /// ∂A_q, ∂B_q, ∂A_v, ∂B_v and dX through the ABI.
+    func backward(_ handle: OpaquePointer, _ saved: OpaquePointer?, _ dz: [Float]) -> [[Float]] {
+      let gradients = (0..<4).map { _ in UnsafeMutablePointer<Float>.allocate(capacity: r * d) }
+      defer { gradients.forEach { $0.deallocate() } }
+      var gradX = [Float](repeating: .nan, count: problem.inputs.count)
+      let status = lgr_backward(
+        handle, problem.inputs.scalars, n, l, saved, dz, &callOptions, [gradients[0], nil, gradients[2]], [gradients[1], nil, gradients[3]],
+        &gradX, nil, &error)
+      XCTAssertEqual(status, LGR_OK, message(error))
+      return gradients.map { Array(UnsafeBufferPointer(start: $0, count: r * d)) } + [gradX]
+    }
+    func expected(_ layer: AttentionLayer, _ dz: [Float]) throws -> ([Float], [[Float]]) {
+      let forward = try layer.forward(problem.inputs, keyLengths: problem.keyLengths, options: .dispatch(threads: 2))
+      let g = try layer.backward(
+        problem.inputs, saved: forward, upstream: try Tensor(shape: problem.inputs.shape, scalars: dz), options: .dispatch(threads: 2))
+      return (forward.output.scalars, [g.adapters[.query]!.a.scalars, g.adapters[.query]!.b.scalars, g.adapters[.value]!.a.scalars,
+                                       g.adapters[.value]!.b.scalars, g.input!.scalars])
+    }
+    func withAdapters(_ base: OpaquePointer?, _ adapters: [Projection: LoRAAdapter], _ out: inout OpaquePointer?) -> lgr_status {
+      let (a, b, av, bv) = (adapters[.query]!.a.scalars, adapters[.query]!.b.scalars, adapters[.value]!.a.scalars, adapters[.value]!.b.scalars)
+      return a.withUnsafeBufferPointer { a in
+        b.withUnsafeBufferPointer { b in
+          av.withUnsafeBufferPointer { av in
+            bv.withUnsafeBufferPointer { bv in
+              lgr_layer_with_adapters(base, [a.baseAddress, nil, av.baseAddress], [b.baseAddress, nil, bv.baseAddress], &out, &error)
+            }
           }
         }
       }
     }
-    XCTAssertEqual(status, LGR_OK, message(error))
+    let (oldZ, oldSaved) = try forward(handle)
+    defer { lgr_saved_destroy(oldSaved) }
+    var next: OpaquePointer?
+    XCTAssertEqual(withAdapters(handle, stepped, &next), LGR_OK, message(error))
     let nextHandle = try XCTUnwrap(next)
     defer { lgr_layer_destroy(nextHandle) }
     let pools = (try LayerHandle.from(nextHandle).layer.buffers, try LayerHandle.from(handle).layer.buffers)
     XCTAssertTrue(pools.0 === pools.1, "one pool")
-    defer {
-      XCTAssertGreaterThan(pools.0.snapshot.heldBlocks, 0, "the calls' buffers are kept")
-      lgr_layer_release_buffers(nextHandle)
-      XCTAssertEqual(pools.0.snapshot.heldBlocks, 0, "and freed on request")
-      lgr_layer_release_buffers(nil)
-    }
+    // The old layer and its saved state: its own adapters still.
+    XCTAssertEqual(try forward(handle).0, oldZ)
+    let (oldExpectedZ, oldExpected) = try expected(layer, oldZ)
+    XCTAssertEqual(oldZ, oldExpectedZ)
+    XCTAssertEqual(backward(handle, oldSaved, oldZ), oldExpected)
+    lgr_layer_destroy(handle)  // the new layer outlives the one it was made from
+    // The new layer: the bits of a layer created with its adapters.
     let (newZ, newSaved) = try forward(nextHandle)
-    defer { lgr_saved_destroy(newSaved) }
-    let expected = try expectedLayer.forward(problem.inputs, keyLengths: problem.keyLengths, options: .dispatch(threads: 2))
-    XCTAssertEqual(newZ, expected.output.scalars)
+    let (newExpectedZ, newExpected) = try expected(try created(stepped), newZ)
+    XCTAssertEqual(newZ, newExpectedZ)
     XCTAssertNotEqual(newZ, oldZ)
-    // The old layer still computes with its own adapters, from its own saved state.
-    var gradX = [Float](repeating: .nan, count: problem.inputs.count)
-    let r = layer.loraRank, d = layer.modelWidth
-    let gradients = (0..<4).map { _ in UnsafeMutablePointer<Float>.allocate(capacity: r * d) }  // ∂A_q, ∂B_q, ∂A_v, ∂B_v
-    defer { gradients.forEach { $0.deallocate() } }
-    let backward = lgr_backward(
-      handle, problem.inputs.scalars, n, l, oldSaved, oldZ, &callOptions, [gradients[0], nil, gradients[2]],
-      [gradients[1], nil, gradients[3]], &gradX, nil, &error)
-    XCTAssertEqual(backward, LGR_OK, message(error))
-    let old = try layer.forward(problem.inputs, keyLengths: problem.keyLengths, options: .dispatch(threads: 2))
-    XCTAssertEqual(oldZ, old.output.scalars)
-    let oldGradients = try layer.backward(problem.inputs, saved: old, upstream: old.output, options: .dispatch(threads: 2))
-    XCTAssertEqual(gradX, oldGradients.input!.scalars)
-    XCTAssertEqual(Array(UnsafeBufferPointer(start: gradients[2], count: r * d)), oldGradients.adapters[.value]!.a.scalars)
-    // Bad arguments.
-    func expectInvalid(_ mention: String, _ call: () -> lgr_status, line: UInt = #line) {
-      XCTAssertEqual(call(), LGR_INVALID_ARGUMENT, line: line)
-      XCTAssertTrue(message(error).contains(mention), "\(message(error)) lacks \(mention)", line: line)
+    XCTAssertEqual(backward(nextHandle, newSaved, newZ), newExpected)
+    lgr_saved_destroy(newSaved)
+    // The next step's layer from that one: every working buffer from the shared pool.
+    var third: OpaquePointer?
+    XCTAssertEqual(withAdapters(nextHandle, stepped2, &third), LGR_OK, message(error))
+    let thirdHandle = try XCTUnwrap(third)
+    defer { lgr_layer_destroy(thirdHandle) }
+    let allocatedBefore = pools.0.snapshot.allocated
+    let (thirdZ, thirdSaved) = try forward(thirdHandle)
+    let thirdGradients = backward(thirdHandle, thirdSaved, thirdZ)
+    lgr_saved_destroy(thirdSaved)
+    XCTAssertEqual(pools.0.snapshot.allocated, allocatedBefore, "a step at the same shape takes every buffer from the pool")
+    let (thirdExpectedZ, thirdExpected) = try expected(try created(stepped2), thirdZ)
+    XCTAssertEqual(thirdZ, thirdExpectedZ)
+    XCTAssertEqual(thirdGradients, thirdExpected)
+    XCTAssertGreaterThan(pools.0.snapshot.heldBlocks, 0, "the calls' buffers are kept")
+    lgr_layer_release_buffers(thirdHandle)
+    XCTAssertEqual(pools.0.snapshot.heldBlocks, 0, "and freed on request")
+    lgr_layer_release_buffers(nil)
+    // Bad arguments: each named, *out set to NULL.
+    let a = stepped[.query]!.a.scalars, b = stepped[.query]!.b.scalars
+    func expectInvalid(_ argument: String, line: UInt = #line, _ call: (inout OpaquePointer?) -> lgr_status) {
+      var out = OpaquePointer(bitPattern: 1)
+      XCTAssertEqual(call(&out), LGR_INVALID_ARGUMENT, line: line)
+      XCTAssertTrue(message(error).hasPrefix("invalid argument \(argument):"), "\(message(error)) does not name \(argument)", line: line)
+      if argument != "out" { XCTAssertNil(out, "*out is NULL after a failure", line: line) }
     }
     a.withUnsafeBufferPointer { a in
       b.withUnsafeBufferPointer { b in
-        var out: OpaquePointer?
-        expectInvalid("lora_a[LGR_VALUE]") { lgr_layer_with_adapters(handle, [a.baseAddress, nil, nil], [b.baseAddress, nil, b.baseAddress], &out, &error) }
-        XCTAssertNil(out)
-        expectInvalid("lora_a[LGR_KEY], lora_b[LGR_KEY]") {
-          lgr_layer_with_adapters(handle, [a.baseAddress, a.baseAddress, a.baseAddress], [b.baseAddress, b.baseAddress, b.baseAddress], &out, &error)
-        }
-        expectInvalid("out") { lgr_layer_with_adapters(handle, [a.baseAddress, nil, a.baseAddress], [b.baseAddress, nil, b.baseAddress], nil, &error) }
-        expectInvalid("layer") { lgr_layer_with_adapters(nil, [a.baseAddress, nil, a.baseAddress], [b.baseAddress, nil, b.baseAddress], &out, &error) }
-        expectInvalid("lora_a") { lgr_layer_with_adapters(handle, nil, [b.baseAddress, nil, b.baseAddress], &out, &error) }
-        XCTAssertNil(out)
+        let (pa, pb) = (a.baseAddress, b.baseAddress)
+        expectInvalid("lora_a[LGR_VALUE] (A_v)") { lgr_layer_with_adapters(thirdHandle, [pa, nil, nil], [pb, nil, pb], &$0, &error) }
+        expectInvalid("lora_b[LGR_VALUE] (B_v)") { lgr_layer_with_adapters(thirdHandle, [pa, nil, pa], [pb, nil, nil], &$0, &error) }
+        expectInvalid("lora_a[LGR_KEY], lora_b[LGR_KEY]") { lgr_layer_with_adapters(thirdHandle, [pa, pa, pa], [pb, pb, pb], &$0, &error) }
+        expectInvalid("out") { _ in lgr_layer_with_adapters(thirdHandle, [pa, nil, pa], [pb, nil, pb], nil, &error) }
+        expectInvalid("layer") { lgr_layer_with_adapters(nil, [pa, nil, pa], [pb, nil, pb], &$0, &error) }
+        expectInvalid("lora_a") { lgr_layer_with_adapters(thirdHandle, nil, [pb, nil, pb], &$0, &error) }
+        expectInvalid("lora_b") { lgr_layer_with_adapters(thirdHandle, [pa, nil, pa], nil, &$0, &error) }
       }
     }
-    var nonFinite = a
-    nonFinite[2] = .nan
-    nonFinite.withUnsafeBufferPointer { bad in
-      b.withUnsafeBufferPointer { b in
-        var out: OpaquePointer?
-        XCTAssertNotEqual(lgr_layer_with_adapters(handle, [bad.baseAddress, nil, bad.baseAddress], [b.baseAddress, nil, b.baseAddress], &out, &error), LGR_OK)
-        XCTAssertTrue(message(error).contains("A_q"), message(error))
-        XCTAssertNil(out)
-      }
-    }
+    let frozenOnly = try create(try AttentionProblem.synthetic(.none, length: 20, width: 12, loraRank: 3, adapted: [], seed: 74).layer)
+    defer { lgr_layer_destroy(frozenOnly) }
+    expectInvalid("layer") { lgr_layer_with_adapters(frozenOnly, [nil, nil, nil], [nil, nil, nil], &$0, &error) }
+    var nonFinite = stepped
+    nonFinite[.value]!.a.scalars[2] = .nan
+    var out = OpaquePointer(bitPattern: 1)
+    XCTAssertEqual(withAdapters(thirdHandle, nonFinite, &out), LGR_INVALID_ARGUMENT)
+    XCTAssertTrue(message(error).contains("A_v"), message(error))
+    XCTAssertNil(out)
   }
 
   /// Every kind of bad input returns its status and a message naming the argument; nothing traps.

@@ -98,10 +98,12 @@ lib.lgr_layer_create.restype = ctypes.c_int
 lib.lgr_layer_create.argtypes = [ctypes.POINTER(LayerDesc), ctypes.POINTER(_p), _err_p]
 lib.lgr_layer_destroy.restype = None
 lib.lgr_layer_destroy.argtypes = [_p]
-lib.lgr_layer_release_buffers.restype = None
-lib.lgr_layer_release_buffers.argtypes = [_p]
-lib.lgr_layer_with_adapters.restype = ctypes.c_int
-lib.lgr_layer_with_adapters.argtypes = [_p, _float_p * 3, _float_p * 3, ctypes.POINTER(_p), _err_p]
+# Since 1.1.0; a library built before has neither (Layer.with_adapters and release_buffers say so).
+if hasattr(lib, "lgr_layer_with_adapters"):
+    lib.lgr_layer_release_buffers.restype = None
+    lib.lgr_layer_release_buffers.argtypes = [_p]
+    lib.lgr_layer_with_adapters.restype = ctypes.c_int
+    lib.lgr_layer_with_adapters.argtypes = [_p, _float_p * 3, _float_p * 3, ctypes.POINTER(_p), _err_p]
 lib.lgr_forward.restype = ctypes.c_int
 lib.lgr_forward.argtypes = [_p, _float_p, ctypes.c_int64, ctypes.c_int64, _i64_p, ctypes.POINTER(Options), _float_p, _float_p,
                             ctypes.POINTER(_p), _err_p]

@@ -69,6 +69,11 @@ def _options(method="exact", tol=1e-3, backend="dispatch", threads=None, precisi
     return options
 
 
+def _require_1_1(what):
+    if not hasattr(_native.lib, "lgr_layer_with_adapters"):
+        raise LibraryError(f"{what} needs libLoRAGradC 1.1.0 or later; the library loaded is {version()}")
+
+
 class Saved:
     """What `Layer.forward` saves for `Layer.backward`: the log-sum-exp, the path and its report."""
 
@@ -164,8 +169,10 @@ class Layer:
     def with_adapters(self, adapters):
         """The same layer with other adapters {"q": (A_q [r, D], B_q [D, r]), …} of the projections it
         adapts, at its rank (e.g. after an optimiser step): the frozen weights, biases and settings are
-        shared, and so are the working buffers a layer keeps from its last calls, so a training loop
-        that makes each step's layer this way takes no fresh working memory after its first step."""
+        shared, W_μ is formed anew for the adapted projections only, and the working buffers a layer
+        keeps from its last calls are shared, so a training loop that makes each step's layer this way
+        takes no fresh working buffers for its calls after its first step. This layer stays valid."""
+        _require_1_1("Layer.with_adapters")
         adapters = dict(adapters or {})
         if set(adapters) != set(self.adapted):
             raise InvalidInputError(f"adapters: expected exactly the adapted projections {list(self.adapted)}, got {sorted(adapters)}")
@@ -185,15 +192,17 @@ class Layer:
         error = _native.Error()
         _check(_native.lib.lgr_layer_with_adapters(self._handle, a_pointers, b_pointers, ctypes.byref(handle), ctypes.byref(error)),
                error)
-        layer = object.__new__(Layer)
-        layer.width, layer.heads, layer.lora_rank = self.width, self.heads, self.lora_rank
-        layer.adapted, layer.causal, layer.lengths = self.adapted, self.causal, self.lengths
+        del keep  # the arrays had to live through the call; the library holds its own copies now
+        layer = object.__new__(type(self))
+        layer.__dict__.update(self.__dict__)
+        layer.lengths = None if self.lengths is None else list(self.lengths)
         layer._keep = None
         layer._handle = handle
         return layer
 
     def release_buffers(self):
         """Frees the working buffers this layer (and every layer sharing them) keeps for its next calls."""
+        _require_1_1("Layer.release_buffers")
         _native.lib.lgr_layer_release_buffers(self._handle)
 
     def __del__(self):

@@ -113,12 +113,14 @@ def test_two_dimensional_inputs_give_two_dimensional_outputs():
 
 def test_a_layer_with_other_adapters_computes_what_a_new_layer_does():
     p = make_problem(seed=9, l=60, **FEATURES["all"] | {"lengths": [60, 41]})
-    layer = make_layer(p)
-    z_old, saved_old = layer.forward(p["x"])
-    stepped = {mu: (0.9 * a + 0.01, b - 0.02) for mu, (a, b) in p["adapters"].items()}
-    fresh = make_layer(p, adapters=stepped)
-    for step in range(3):  # each step's layer from the last: the buffers of earlier steps serve it
+    first = make_layer(p)
+    z_old, saved_old = first.forward(p["x"])
+    grads_old, dx_old = first.backward(p["x"], saved_old, p["dz"])
+    layer = first
+    for step in range(1, 4):  # other adapters each step, each step's layer from the last
+        stepped = {mu: ((1 - 0.1 * step) * a + 0.01 * step, b - 0.02 * step) for mu, (a, b) in p["adapters"].items()}
         layer = layer.with_adapters(stepped)
+        fresh = make_layer(p, adapters=stepped)
         z, saved = layer.forward(p["x"])
         grads, dx = layer.backward(p["x"], saved, p["dz"])
         z_fresh, saved_fresh = fresh.forward(p["x"])
@@ -127,12 +129,17 @@ def test_a_layer_with_other_adapters_computes_what_a_new_layer_does():
         np.testing.assert_array_equal(dx, dx_fresh)
         for name in grads:
             np.testing.assert_array_equal(grads[name], grads_fresh[name])
+        assert not np.array_equal(z, z_old)
+        expected = oracle(p, adapters=stepped)
+        assert np.abs(z - expected).max() / np.abs(expected).max() < Z_TOLERANCE
+    # The first layer and its saved state still compute with their own adapters.
+    grads_again, dx_again = first.backward(p["x"], saved_old, p["dz"])
+    np.testing.assert_array_equal(dx_again, dx_old)
+    for name in grads_old:
+        np.testing.assert_array_equal(grads_again[name], grads_old[name])
     layer.release_buffers()  # and the next call still works, on fresh buffers
     z_again, _ = layer.forward(p["x"])
     np.testing.assert_array_equal(z_again, z)
-    assert not np.array_equal(z, z_old)
-    expected = oracle(p, adapters=stepped)
-    assert np.abs(z - expected).max() / np.abs(expected).max() < Z_TOLERANCE
     with pytest.raises(loragrad.InvalidInputError, match="adapted projections"):
         layer.with_adapters({"q": stepped["q"]})
     with pytest.raises(loragrad.InvalidInputError, match="lora_a_q"):

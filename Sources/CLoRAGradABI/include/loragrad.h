@@ -15,8 +15,11 @@
 //   trap or exit crosses this boundary for bad input: null pointers, bad shapes and values,
 //   non-finite numbers and sizes whose byte counts overflow are reported as errors.
 // - Thread safety: a layer is immutable once created; any number of threads may call forward,
-//   backward and regime on the same layer at once, each with its own saved state. Results are the
-//   same bits for every backend and thread count, and the same bits as the Swift API.
+//   backward and regime on the same layer at once, each with its own saved state. Its one mutable
+//   part is an internal cache, the working buffers it keeps for its next calls (locked, shared with
+//   the layers lgr_layer_with_adapters makes from it); lgr_layer_release_buffers may be called from
+//   any thread, during calls too. Results are the same bits for every backend and thread count,
+//   and the same bits as the Swift API.
 // - Struct arguments carry `abi_version`; initialise them with lgr_layer_desc_init and
 //   lgr_options_init, then set the fields you need.
 
@@ -113,7 +116,7 @@ typedef struct lgr_layer lgr_layer;
 /// What forward saves for backward: Z, the log-sum-exp, the path taken (opaque).
 typedef struct lgr_saved lgr_saved;
 
-/// The library's version, e.g. "1.0.0".
+/// The library's version, e.g. "1.1.0" (1.1.0 added lgr_layer_with_adapters and lgr_layer_release_buffers).
 const char *lgr_version(void);
 /// The name of a status, e.g. "LGR_INVALID_ARGUMENT".
 const char *lgr_status_name(int32_t status);
@@ -128,14 +131,18 @@ lgr_status lgr_layer_create(const lgr_layer_desc *desc, lgr_layer **layer, lgr_e
 void lgr_layer_destroy(lgr_layer *layer);
 /// A new layer in *out: `layer` with A_μ = lora_a[μ] [r, D] and B_μ = lora_b[μ] [D, r] for the
 /// projections `layer` adapts, at its rank r (NULL entries for the others), e.g. after an optimiser
-/// step. The frozen weights, biases and settings are shared, not copied, and so are the working
-/// buffers a layer keeps from its last two calls for its next: a training loop that makes each
-/// step's layer this way takes no fresh working memory after its first step. `layer` stays valid,
-/// and so do its saved states (free each layer with lgr_layer_destroy).
+/// step. The frozen weights, biases and settings are shared, not copied or checked again; W_μ is
+/// formed anew for the adapted projections; and the working buffers a layer keeps from its last
+/// calls are shared: a training loop that makes each step's layer this way takes no fresh working
+/// buffers for its calls after its first step. `layer` stays valid, and so do its saved states
+/// (free each layer with lgr_layer_destroy). From C, arrays held as `float *a[3]` are passed with a
+/// cast: `(const float *const *)a`.
 lgr_status lgr_layer_with_adapters(const lgr_layer *layer, const float *const lora_a[3], const float *const lora_b[3],
                                    lgr_layer **out, lgr_error *error);
-/// Frees the working buffers `layer` (and every layer sharing them) keeps for its next calls; a
-/// layer holds up to its last two calls' worth until then, or until it is destroyed (NULL is ignored).
+/// Frees the working buffers `layer` (and every layer sharing them) keeps for its next calls. They
+/// are about its last two calls' worth (more while calls overlap on several threads), held until
+/// then or until the last layer sharing them and its saved states are freed; buffers a saved state
+/// still holds join them when it is freed, so free saved states first (NULL is ignored).
 void lgr_layer_release_buffers(const lgr_layer *layer);
 
 /// Z [N, L, D] and, when `lse` is not NULL, the per-row log-sum-exp [N, H, L] for X [N, L, D];

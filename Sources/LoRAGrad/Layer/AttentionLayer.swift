@@ -104,13 +104,8 @@ public struct AttentionLayer: Sendable {
     }
     var effective: [Projection: [Float]] = [:]
     for projection in Projection.allCases {
-      let weight = Self.effectiveWeight(frozen: frozenWeights[projection]!, adapter: adapters[projection], scale: scale)
-      if let index = weight.firstIndex(where: { !Float($0).isFinite }) {
-        throw LoRAGradError.outOfRange(
-          quantity: "W_\(projection.rawValue) + s·B_\(projection.rawValue) A_\(projection.rawValue)",
-          reason: "expected the effective weight within Float32's range (|w| ≤ 3.4e38), found \(weight[index]) at [\(index / d), \(index % d)]")
-      }
-      effective[projection] = weight.map(Float.init)
+      effective[projection] = try Self.float32EffectiveWeight(
+        projection, frozen: frozenWeights[projection]!, adapter: adapters[projection], scale: scale)
     }
     self.frozenWeights = frozenWeights
     self.biases = biases
@@ -140,13 +135,65 @@ public struct AttentionLayer: Sendable {
     Self.effectiveWeight(frozen: frozenWeights[projection]!, adapter: adapters[projection], scale: loraScale)
   }
 
-  /// The same layer with other adapters (same rank and shapes), e.g. after an optimiser step.
+  /// The same layer with other adapters of the same projections and rank, e.g. after an optimiser
+  /// step: the frozen weights, biases and settings (already validated) are shared, W_μ is formed
+  /// anew for the adapted projections only, and the buffer pool is shared.
   public func replacingAdapters(_ adapters: [Projection: LoRAAdapter]) throws -> AttentionLayer {
-    var layer = try AttentionLayer(
-      frozenWeights: frozenWeights, biases: biases, adapters: adapters, heads: heads, alpha: alpha, beta: beta,
-      useRSLoRA: useRSLoRA, causal: causal, ropeTheta: ropeTheta)
-    layer.buffers = buffers
-    return layer
+    try replacingAdapters(adapters, names: .mathematical)
+  }
+
+  /// `replacingAdapters` with the names errors use.
+  package func replacingAdapters(_ adapters: [Projection: LoRAAdapter], names: InputNames) throws -> AttentionLayer {
+    guard Set(adapters.keys) == Set(self.adapters.keys) else {
+      let list = { (keys: [Projection]) in keys.isEmpty ? "none" : keys.map(\.rawValue).joined(separator: ", ") }
+      throw LoRAGradError.invalidArgument(
+        argument: "adapters", expected: "adapters of the projections this layer adapts (\(list(adaptedProjections)))",
+        given: list(adapters.keys.sorted()))
+    }
+    let r = loraRank, d = modelWidth
+    var effective = effectiveWeights
+    for projection in adapters.keys.sorted() {
+      let adapter = adapters[projection]!
+      guard adapter.a.shape == [r, d] else {
+        throw LoRAGradError.shapeMismatch(name: names.tensor(.adapterA(projection)), expected: "[r, D] = [\(r), \(d)] as before", given: adapter.a.shapeDescription)
+      }
+      guard adapter.b.shape == [d, r] else {
+        throw LoRAGradError.shapeMismatch(name: names.tensor(.adapterB(projection)), expected: "[D, r] = [\(d), \(r)] as before", given: adapter.b.shapeDescription)
+      }
+      try names.requireFinite(adapter.a, .adapterA(projection))
+      try names.requireFinite(adapter.b, .adapterB(projection))
+      effective[projection] = try Self.float32EffectiveWeight(
+        projection, frozen: frozenWeights[projection]!, adapter: adapter, scale: loraScale)
+    }
+    return AttentionLayer(copying: self, adapters: adapters, effectiveWeights: effective)
+  }
+
+  /// `layer` with other adapters and their W_μ, sharing everything else (its pool too).
+  private init(copying layer: AttentionLayer, adapters: [Projection: LoRAAdapter], effectiveWeights: [Projection: [Float]]) {
+    frozenWeights = layer.frozenWeights
+    biases = layer.biases
+    self.adapters = adapters
+    heads = layer.heads
+    alpha = layer.alpha
+    beta = layer.beta
+    useRSLoRA = layer.useRSLoRA
+    causal = layer.causal
+    ropeTheta = layer.ropeTheta
+    self.effectiveWeights = effectiveWeights
+    buffers = layer.buffers
+  }
+
+  /// W* + s·B·A in Float32 ([D, D], [out, in]), formed in Float64; throws `outOfRange` when an
+  /// entry leaves Float32's range.
+  static func float32EffectiveWeight(_ projection: Projection, frozen: Tensor, adapter: LoRAAdapter?, scale: Double) throws -> [Float] {
+    let d = frozen.shape[0]
+    let weight = effectiveWeight(frozen: frozen, adapter: adapter, scale: scale)
+    if let index = weight.firstIndex(where: { !Float($0).isFinite }) {
+      throw LoRAGradError.outOfRange(
+        quantity: "W_\(projection.rawValue) + s·B_\(projection.rawValue) A_\(projection.rawValue)",
+        reason: "expected the effective weight within Float32's range (|w| ≤ 3.4e38), found \(weight[index]) at [\(index / d), \(index % d)]")
+    }
+    return weight.map(Float.init)
   }
 
   /// Frees the working buffers this layer (and every layer sharing its pool) keeps from its last
