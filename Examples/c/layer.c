@@ -160,6 +160,31 @@ int main(int argc, char **argv) {
   }
   printf("regime: %s\n", regime);
   lgr_string_free(regime);
+
+  // A training step's next layer: A_μ − 0.01·∂A_μ, the frozen part and the working buffers shared
+  // (no fresh working buffers for its calls). Arrays held as float *[3] are passed with a cast.
+  static float a_next[2][R * D], z_next[N * L * D];
+  for (int k = 0; k < 2; k++)
+    for (int t = 0; t < R * D; t++) a_next[k][t] = a[k][t] - 0.01f * grad_a[k][t];
+  float *lora_a_next[3] = {a_next[0], NULL, a_next[1]};
+  const float *lora_b_same[3] = {b[0], NULL, b[1]};
+  lgr_layer *next = NULL;
+  if (lgr_layer_with_adapters(layer, (const float *const *)lora_a_next, lora_b_same, &next, &error) != LGR_OK ||
+      lgr_forward(next, x, N, L, key_lengths, &options, z_next, NULL, NULL, &error) != LGR_OK) {
+    fprintf(stderr, "the next step's layer: %s\n", error.message);
+    return 1;
+  }
+  double loss = 0, loss_next = 0;  // ½‖Z − Y‖² with Y = Z − dZ, before and after the step
+  for (int t = 0; t < N * L * D; t++) {
+    const double y = (double)z[t] - dz[t];
+    loss += 0.5 * ((double)z[t] - y) * ((double)z[t] - y);
+    loss_next += 0.5 * ((double)z_next[t] - y) * ((double)z_next[t] - y);
+  }
+  printf("after one step on A: loss %.6g -> %.6g\n", loss, loss_next);
+  lgr_layer_release_buffers(next);
+  lgr_layer_destroy(next);
+  if (!(loss_next < loss)) return 1;
+
   lgr_saved_destroy(saved);
   lgr_layer_destroy(layer);
 
