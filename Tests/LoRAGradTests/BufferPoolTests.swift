@@ -126,7 +126,7 @@ final class BufferPoolTests: XCTestCase {
     release.signal()
     while !open.isFinished { usleep(1000) }
     try pool.during { _ = try FloatBuffer(count: 5, what: "last", zeroed: false) }
-    try pool.during {}
+    pool.during {}
     XCTAssertEqual(pool.snapshot.heldBlocks, 1, "the last call's block only")
   }
 
@@ -135,13 +135,13 @@ final class BufferPoolTests: XCTestCase {
     let pool = BufferPool()
     try pool.during {
       try pool.during { _ = try FloatBuffer(count: 64, what: "inner", zeroed: false) }
-      try pool.during {}
-      try pool.during {}
+      pool.during {}
+      pool.during {}
       XCTAssertEqual(pool.snapshot.heldBlocks, 1, "inner calls do not trim")
     }
-    try pool.during {}
+    pool.during {}
     XCTAssertEqual(pool.snapshot.heldBlocks, 1, "kept through one more call")
-    try pool.during {}
+    pool.during {}
     XCTAssertEqual(pool.snapshot.heldBlocks, 0, "freed after two")
   }
 

@@ -40,11 +40,7 @@ final class AlignedBuffer<Element: BitwiseCopyable>: @unchecked Sendable {
     if let block = pool?.take(bytes: bytes) {
       allocation = block.allocation
       base = block.base.bindMemory(to: Element.self, capacity: max(count, 1))
-      #if DEBUG
-        memset(block.base, zeroed ? 0 : 0xFF, bytes)  // all-ones words: Float NaN, so a read before a write shows
-      #else
-        if zeroed { memset(block.base, 0, bytes) }
-      #endif
+      if zeroed { memset(block.base, 0, bytes) }
     } else if zeroed {
       guard bytes <= Int.max - 64, let raw = calloc(bytes + 64, 1) else {
         throw LoRAGradError.resourceExhausted(what: what, bytes: bytes)
@@ -57,12 +53,12 @@ final class AlignedBuffer<Element: BitwiseCopyable>: @unchecked Sendable {
       guard posix_memalign(&raw, 64, bytes) == 0, let raw else {
         throw LoRAGradError.resourceExhausted(what: what, bytes: bytes)
       }
-      #if DEBUG
-        memset(raw, 0xFF, bytes)
-      #endif
       allocation = raw
       base = raw.bindMemory(to: Element.self, capacity: max(count, 1))
     }
+    #if DEBUG
+      if !zeroed { memset(base, 0xFF, bytes) }  // all-ones words: Float NaN, so a read before a write shows
+    #endif
   }
 
   /// A buffer holding a copy of `values`.

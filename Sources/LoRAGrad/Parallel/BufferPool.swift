@@ -21,7 +21,7 @@ final class BufferPool: @unchecked Sendable {
     let call: Int
   }
 
-  /// What the pool has done so far (for tests and the profile report).
+  /// What the pool has done so far, and what it holds now (for the tests).
   struct Counts: Equatable {
     /// Requests served from the pool.
     var reused = 0
@@ -40,7 +40,7 @@ final class BufferPool: @unchecked Sendable {
   private var free: [Int: [Block]] = [:]
   private var begunCalls = 0
   private var openCalls = 0
-  private var counts = Counts()
+  private var reused = 0, allocated = 0
 
   /// An empty pool.
   init() {}
@@ -69,13 +69,11 @@ final class BufferPool: @unchecked Sendable {
   func take(bytes: Int) -> (allocation: UnsafeMutableRawPointer, base: UnsafeMutableRawPointer)? {
     lock.withLock {
       guard let block = free[bytes]?.popLast() else {
-        counts.allocated += 1
+        allocated += 1
         return nil
       }
       if free[bytes]?.isEmpty == true { free[bytes] = nil }
-      counts.reused += 1
-      counts.heldBlocks -= 1
-      counts.heldBytes -= bytes
+      reused += 1
       return (block.allocation, block.base)
     }
   }
@@ -84,8 +82,6 @@ final class BufferPool: @unchecked Sendable {
   func give(allocation: UnsafeMutableRawPointer, base: UnsafeMutableRawPointer, bytes: Int) {
     lock.withLock {
       free[bytes, default: []].append(Block(allocation: allocation, base: base, call: begunCalls))
-      counts.heldBlocks += 1
-      counts.heldBytes += bytes
     }
   }
 
@@ -93,16 +89,19 @@ final class BufferPool: @unchecked Sendable {
   func release() { lock.withLock { trim(keepingFrom: Int.max) } }
 
   /// The counts so far.
-  var snapshot: Counts { lock.withLock { counts } }
+  var snapshot: Counts {
+    lock.withLock {
+      Counts(
+        reused: reused, allocated: allocated, heldBlocks: free.values.reduce(0) { $0 + $1.count },
+        heldBytes: free.reduce(0) { $0 + $1.key * $1.value.count })
+    }
+  }
 
   /// Frees the blocks given back before call `first` (the lock held).
   private func trim(keepingFrom first: Int) {
-    for (bytes, blocks) in free {
-      let kept = blocks.filter { $0.call >= first }
-      guard kept.count < blocks.count else { continue }
+    for (bytes, blocks) in free where blocks.contains(where: { $0.call < first }) {
       for block in blocks where block.call < first { Foundation.free(block.allocation) }
-      counts.heldBlocks -= blocks.count - kept.count
-      counts.heldBytes -= (blocks.count - kept.count) * bytes
+      let kept = blocks.filter { $0.call >= first }
       free[bytes] = kept.isEmpty ? nil : kept
     }
   }
