@@ -12,8 +12,12 @@ static inline int64_t row_valid(const lgk_tile_shape *shape, int64_t i) {
 int64_t lgk_tile_row_valid(const lgk_tile_shape *shape, int64_t i) { return row_valid(shape, i); }
 
 void lgk_tile_online_softmax(const lgk_ops *ops, const lgk_tile_shape *shape, float *s, float *row_max, float *row_sum,
-                             float *o, int bf16) {
+                             float *o, int bf16, uint16_t *p_rows) {
   const int64_t rows = shape->rows, cols = shape->cols, hs = shape->head_stride;
+  // P straight into the rows form (native bf16): the fused exp, S left as it was.
+#define LGK_ROW_EXP(valid, shift)                                                                  \
+  (p_rows ? ops->bf16_row_exp_shifted(cols, (valid), si, (shift), p_rows + i * cols)              \
+          : row_exp_shifted(cols, (valid), si, (shift)))
   float (*const row_exp_shifted)(int64_t, int64_t, float *, float) =
       bf16 ? ops->row_exp_shifted_bf16 : ops->row_exp_shifted;
   for (int64_t i = 0; i < rows; i++) {
@@ -23,15 +27,16 @@ void lgk_tile_online_softmax(const lgk_ops *ops, const lgk_tile_shape *shape, fl
     const float block_max = ops->row_max(valid, si);
     const float new_max = block_max > old_max ? block_max : old_max;
     if (new_max == -INFINITY) {  // nothing visible yet: the row stays zero
-      (void)row_exp_shifted(cols, 0, si, 0.0f);
+      (void)LGK_ROW_EXP(0, 0.0f);
       continue;
     }
     const float correction = old_max == new_max ? 1.0f : expf(old_max - new_max);
-    const float block_sum = row_exp_shifted(cols, valid, si, new_max);
+    const float block_sum = LGK_ROW_EXP(valid, new_max);
     row_sum[i] = row_sum[i] * correction + block_sum;
     row_max[i] = new_max;
     if (correction != 1.0f) ops->row_scale(hs, o + i * hs, correction);
   }
+#undef LGK_ROW_EXP
 }
 
 void lgk_tile_forward_online(const lgk_ops *ops, const lgk_tile_shape *shape, const float *q, int64_t ldq,
@@ -39,7 +44,7 @@ void lgk_tile_forward_online(const lgk_ops *ops, const lgk_tile_shape *shape, co
                              float *row_max, float *row_sum, float *o) {
   const int64_t rows = shape->rows, cols = shape->cols, hs = shape->head_stride;
   ops->sgemm(rows, cols, hs, 1.0f, q, ldq, 1, k_t, ldkt, 0.0f, s, cols);
-  lgk_tile_online_softmax(ops, shape, s, row_max, row_sum, o, 0);
+  lgk_tile_online_softmax(ops, shape, s, row_max, row_sum, o, 0, NULL);
   ops->sgemm(rows, hs, cols, 1.0f, s, cols, 1, v, ldv, 1.0f, o, hs);
 }
 

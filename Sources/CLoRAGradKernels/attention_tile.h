@@ -22,9 +22,11 @@ int64_t lgk_tile_row_valid(const lgk_tile_shape *shape, int64_t i);
 
 /// The softmax half of an online step, on the scores S (rows × cols) of one block: per row
 /// m ← max(m, max_j S_ij), S ← exp(S − m) (zero where hidden), l ← l·e^{m_old − m} + Σ_j S_ij,
-/// O ← O·e^{m_old − m}; P V is then added by the caller. `bf16`: with the bf16 tiles' exp.
+/// O ← O·e^{m_old − m}; P V is then added by the caller. `bf16`: with the bf16 tiles' exp; p_rows
+/// (native bf16 only, cols a multiple of 16, else NULL): P goes into its rows form there (ld cols
+/// bf16s) instead of over S.
 void lgk_tile_online_softmax(const lgk_ops *ops, const lgk_tile_shape *shape, float *s, float *row_max, float *row_sum,
-                             float *o, int bf16);
+                             float *o, int bf16, uint16_t *p_rows);
 
 /// One step of the online softmax (FlashAttention-2): S = q k_tᵀ, per row m ← max(m, max_j S_ij),
 /// P = exp(S − m) (zero where hidden), l ← l·e^{m_old − m} + Σ_j P_ij, O ← O·e^{m_old − m} + P V.
@@ -60,8 +62,11 @@ void lgk_tile_forward_online_bf16(const lgk_ops *ops, const lgk_tile_shape *shap
 
 /// lgk_tile_backward with bf16 products: q̂ and dO from the tile's first row (rows and row_pairs
 /// forms), k̂ and V from the block's first key (rows_transposed, ld ldt, and row_pairs forms).
-/// P and dS are formed in fp32 and rounded for their products into `packed` (scratch, rows ×
-/// cols words).
+/// S and dP are formed in fp32 in p and ds (scratch, rows × cols each), P and dS rounded for their
+/// products into `packed` (scratch, lgk_tile_backward_bf16_packed_words(rows, cols) words).
+/// The words of the three packed operands lgk_tile_backward_bf16 writes for a rows × cols tile.
+int64_t lgk_tile_backward_bf16_packed_words(int64_t rows, int64_t cols);
+
 void lgk_tile_backward_bf16(const lgk_ops *ops, const lgk_tile_shape *shape, const void *q_rows, const void *q_pairs,
                             const void *k_t, const void *k_pairs, const void *v_t, int64_t ldt, const void *d_o_rows,
                             const void *d_o_pairs, const float *lse, const float *delta, float *d_q, int64_t lddq,

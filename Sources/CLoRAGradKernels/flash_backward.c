@@ -38,7 +38,7 @@ static void flash_backward_tile(const void *params, int64_t tile, float *scratch
 
   float *p = lgk_carve(&scratch, br * bc);
   float *ds = lgk_carve(&scratch, br * bc);
-  float *packed = pr->bf16 ? lgk_carve(&scratch, br * bc) : NULL;
+  float *packed = pr->bf16 ? lgk_carve(&scratch, lgk_tile_backward_bf16_packed_words(br, bc)) : NULL;
   const int64_t w = lgk_ops_bf16_native(pr->ops) ? 2 : 1, words = offset / w;  // the packed forms' offsets
   const lgk_bf16_heads *bf = pr->bf16;
   // Causal: the group's first key block is `group`, so rows above its first query block never
@@ -83,7 +83,8 @@ static void flash_backward_tile(const void *params, int64_t tile, float *scratch
 
 lgk_phase lgk_flash_backward_phase(const lgk_flash_backward_params *pr) {
   const int64_t br = pr->query_block, bc = pr->key_block;
-  const int64_t scratch = (pr->bf16 ? 3 : 2) * lgk_piece(br * bc);
+  const int64_t scratch =
+      2 * lgk_piece(br * bc) + (pr->bf16 ? lgk_piece(lgk_tile_backward_bf16_packed_words(br, bc)) : 0);
   return lgk_make_phase("flash backward", flash_backward_tile, lgk_pairs(&pr->heads.layout) * pr->key_groups,
                         scratch, pr);
 }

@@ -18,7 +18,9 @@
                                lgk_weigh_##S,                                                  \
                                BF16,                                                           \
                                lgk_bf16_pack_rows_##S,                                         \
-                               lgk_bf16_pack_row_pairs_##S};
+                               lgk_bf16_pack_row_pairs_##S,                                    \
+                               NULL,                                                           \
+                               NULL};
 
 LGK_TABLE(lgk_isa_portable, portable, NULL)
 #if LGK_X86
@@ -32,7 +34,8 @@ const lgk_ops lgk_ops_avx512bf16 = {lgk_isa_avx512bf16,         lgk_sgemm_avx512
                                     lgk_exp_avx512,             lgk_exp_bf16_avx512,
                                     lgk_features_avx512,
                                     lgk_weigh_avx512,           lgk_bf16_gemm_avx512bf16,
-                                    lgk_bf16_pack_rows_avx512bf16, lgk_bf16_pack_row_pairs_avx512bf16};
+                                    lgk_bf16_pack_rows_avx512bf16, lgk_bf16_pack_row_pairs_avx512bf16,
+                                    lgk_bf16_row_exp_shifted_avx512bf16, lgk_bf16_softmax_backward_avx512bf16};
 #endif
 
 static lgk_isa detect(void) {

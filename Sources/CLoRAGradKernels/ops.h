@@ -39,6 +39,17 @@ struct lgk_ops {
   void (*bf16_pack_rows)(int64_t rows, int64_t cols, const float *m, int64_t ldm, void *out, int64_t ldo);
   /// The `row_pairs` form of a rows × cols block.
   void (*bf16_pack_row_pairs)(int64_t rows, int64_t cols, const float *m, int64_t ldm, void *out, int64_t ldo);
+  /// For n a multiple of 16: returns Σ_{j < valid} exp(s_j − shift) with the bf16 tiles' exp and
+  /// writes those values (0 for valid ≤ j < n) as a row of the native rows form; NULL where
+  /// bf16_gemm is (row_exp_shifted_bf16 and bf16_pack_rows stand in).
+  float (*bf16_row_exp_shifted)(int64_t n, int64_t valid, const float *s, float shift, uint16_t *p_row);
+  /// For rows × cols (cols a multiple of 16) scores S and dP = dO Vᵀ (ld ld): P = exp(S_i − lse_i)
+  /// with the bf16 tiles' exp where j < valid_i (else 0) and dS = P ∘ (dP − δ), written as P and dS
+  /// in the native row_pairs form (ld cols words) and dS in the native rows form (ld cols/2 words);
+  /// NULL where bf16_gemm is (the tile then runs the row primitives and the packs).
+  void (*bf16_softmax_backward)(int64_t rows, int64_t cols, const int64_t *valid, const float *s, const float *dp,
+                                int64_t ld, const float *lse, const float *delta, uint32_t *p_pairs,
+                                uint32_t *ds_pairs, uint16_t *ds_rows);
 };
 
 extern const lgk_ops lgk_ops_portable;
@@ -85,6 +96,10 @@ void lgk_bf16_pack_row_pairs_avx512bf16(int64_t rows, int64_t cols, const float 
                                         int64_t ldo);
 void lgk_bf16_gemm_avx512bf16(int64_t m, int64_t n, int64_t k_pairs, const uint32_t *a, int64_t rsa, int64_t csa,
                               const uint32_t *b, int64_t ldb, float beta, float *c, int64_t ldc);
+float lgk_bf16_row_exp_shifted_avx512bf16(int64_t n, int64_t valid, const float *s, float shift, uint16_t *p_row);
+void lgk_bf16_softmax_backward_avx512bf16(int64_t rows, int64_t cols, const int64_t *valid, const float *s,
+                                          const float *dp, int64_t ld, const float *lse, const float *delta,
+                                          uint32_t *p_pairs, uint32_t *ds_pairs, uint16_t *ds_rows);
 #endif
 
 #endif
