@@ -12,7 +12,8 @@ enum ProfileCommand {
     state; the C kernels carry the prefix lgk_ (lgomp_ for the OpenMP loop) and show by name in
     `perf report`. exact: N = 1, L = 4096, D = 64, H = 1 (--heads).  poly: N = 1, L = 65536, D = 16 (h = 16),
     R = 0.5, ε = 1e-3. Prints on stderr the iterations, the mean and least seconds per iteration,
-    the minor page faults per iteration after the first (the layer reuses its buffers, so few),
+    the first call's seconds and minor page faults (the process's cold call), the minor page
+    faults per iteration after the first (the layer reuses its buffers, so few),
     and for the exact path its rate (from the mean) as a share of this machine's SGEMM roof (our
     kernels, measured after the loop).
 
@@ -47,17 +48,22 @@ enum ProfileCommand {
     let chosen: AttentionMethod = method == "exact" ? .exact(FlashTiling(precision: precision)) : .polynomial(tolerance: 1e-3)
     var iterations = 0
     var elapsed = 0.0
+    let faultsBefore = minorPageFaults()
     var faultsAfterFirst = 0
     var least = Double.infinity
+    var first = 0.0
     while elapsed < duration {
       let seconds = try Stopwatch.measure { try problem.gradients(method: chosen, options: execution.options) }.seconds
       elapsed += seconds
       least = min(least, seconds)
       iterations += 1
-      if iterations == 1 { faultsAfterFirst = minorPageFaults() }
+      if iterations == 1 {
+        first = seconds
+        faultsAfterFirst = minorPageFaults()
+      }
     }
     let perIteration = elapsed / Double(iterations)
-    var line = "profile \(method)\(precision == .bfloat16 ? " bf16" : "")\(causal ? " causal" : "")\(heads > 1 ? " H = \(heads)" : ""): \(iterations) iterations, \(formatted(perIteration, digits: 4)) s each (least \(formatted(least, digits: 4)) s), \(execution.options.parallelism)"
+    var line = "profile \(method)\(precision == .bfloat16 ? " bf16" : "")\(causal ? " causal" : "")\(heads > 1 ? " H = \(heads)" : ""): \(iterations) iterations, \(formatted(perIteration, digits: 4)) s each (least \(formatted(least, digits: 4)) s), \(execution.options.parallelism), the first call \(formatted(first, digits: 4)) s with \(faultsAfterFirst - faultsBefore) page faults"
     if iterations > 1 {
       let faults = Double(minorPageFaults() - faultsAfterFirst) / Double(iterations - 1)
       line += ", \(formatted(faults, digits: 3)) page faults per iteration after the first"

@@ -154,6 +154,10 @@ final class CommandLineTests: XCTestCase {
     let (mean, least) = (try XCTUnwrap(Double(numbers.1)), try XCTUnwrap(Double(numbers.2)))
     XCTAssertGreaterThan(least, 0)
     XCTAssertLessThanOrEqual(least, mean * (1 + 1e-3))  // both printed to 4 digits
+    // "the first call <seconds> s with <faults> page faults": one of the iterations, so at least the least.
+    let cold = try XCTUnwrap(outcome.standardError.firstMatch(of: /the first call ([0-9.e+-]+) s with ([0-9]+) page faults/), outcome.standardError)
+    XCTAssertGreaterThanOrEqual(try XCTUnwrap(Double(cold.1)), least * (1 - 1e-3))
+    XCTAssertNotNil(Int(cold.2))
   }
 
   func testOutputPathThatIsAFileIsRefused() throws {
