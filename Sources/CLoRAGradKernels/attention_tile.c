@@ -63,14 +63,13 @@ void lgk_tile_backward(const lgk_ops *ops, const lgk_tile_shape *shape, const fl
                        float *d_q, int64_t lddq, float beta_q, float *d_k, float *d_v, float beta_kv,
                        float *p, float *ds) {
   const int64_t rows = shape->rows, cols = shape->cols, hs = shape->head_stride;
-  // P = exp(S − lse), zero where hidden.
+  // S and dP = dO Vᵀ; then P = exp(S − lse) (zero where hidden) over S and dS = P ∘ (dP − δ) over dP.
   ops->sgemm(rows, cols, hs, 1.0f, q, ldq, 1, k_t, ldkt, 0.0f, p, cols);
-  for (int64_t i = 0; i < rows; i++) (void)ops->row_exp_shifted(cols, row_valid(shape, i), p + i * cols, lse[i]);
+  ops->sgemm(rows, cols, hs, 1.0f, d_o, lddo, 1, v_t, ldvt, 0.0f, ds, cols);
+  for (int64_t i = 0; i < rows; i++)
+    ops->row_softmax_backward(cols, row_valid(shape, i), p + i * cols, ds + i * cols, lse[i], delta[i]);
   // dV ← dV + Pᵀ dO.
   ops->sgemm(cols, hs, rows, 1.0f, p, 1, cols, d_o, lddo, beta_kv, d_v, hs);
-  // dS = P ∘ (dO Vᵀ − δ).
-  ops->sgemm(rows, cols, hs, 1.0f, d_o, lddo, 1, v_t, ldvt, 0.0f, ds, cols);
-  for (int64_t i = 0; i < rows; i++) ops->row_softmax_backward(cols, p + i * cols, ds + i * cols, delta[i]);
   // dK ← dK + dSᵀ q;  dQ ← dQ + dS k.
   ops->sgemm(cols, hs, rows, 1.0f, ds, 1, cols, q, ldq, beta_kv, d_k, hs);
   ops->sgemm(rows, hs, cols, 1.0f, ds, cols, 1, k, ldk, beta_q, d_q, lddq);

@@ -51,8 +51,7 @@ void lgk_tile_backward_bf16(const lgk_ops *ops, const lgk_tile_shape *shape, con
     }
   } else {
     for (int64_t i = 0; i < rows; i++)
-      (void)ops->row_exp_shifted_bf16(cols, lgk_tile_row_valid(shape, i), p + i * cols, lse[i]);
-    for (int64_t i = 0; i < rows; i++) ops->row_softmax_backward(cols, p + i * cols, ds + i * cols, delta[i]);
+      ops->row_softmax_backward_bf16(cols, lgk_tile_row_valid(shape, i), p + i * cols, ds + i * cols, lse[i], delta[i]);
     lgk_bf16_pack_row_pairs(ops, rows, cols, p, cols, p_pairs, cols);
     lgk_bf16_pack_row_pairs(ops, rows, cols, ds, cols, ds_pairs, cols);
     lgk_bf16_pack_rows(ops, rows, cols, ds, cols, ds_rows, cols / w);

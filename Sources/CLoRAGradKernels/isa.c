@@ -11,6 +11,7 @@
                                lgk_row_exp_shifted_##S,                                        \
                                lgk_row_exp_shifted_bf16_##S,                                   \
                                lgk_row_softmax_backward_##S,                                   \
+                               lgk_row_softmax_backward_bf16_##S,                              \
                                lgk_row_scale_##S,                                              \
                                lgk_exp_##S,                                                    \
                                lgk_exp_bf16_##S,                                               \
@@ -30,7 +31,8 @@ LGK_TABLE(lgk_isa_avx512f, avx512, NULL)
 const lgk_ops lgk_ops_avx512bf16 = {lgk_isa_avx512bf16,         lgk_sgemm_avx512,
                                     lgk_row_max_avx512,         lgk_row_exp_shifted_avx512,
                                     lgk_row_exp_shifted_bf16_avx512,
-                                    lgk_row_softmax_backward_avx512, lgk_row_scale_avx512,
+                                    lgk_row_softmax_backward_avx512, lgk_row_softmax_backward_bf16_avx512,
+                                    lgk_row_scale_avx512,
                                     lgk_exp_avx512,             lgk_exp_bf16_avx512,
                                     lgk_features_avx512,
                                     lgk_weigh_avx512,           lgk_bf16_gemm_avx512bf16,

@@ -18,8 +18,11 @@ struct lgk_ops {
   float (*row_exp_shifted)(int64_t n, int64_t valid, float *s, float shift);
   /// The same with the bf16 tiles' exp (within 2⁻¹⁷ relative on [−64, 64]; row_ops_template.h).
   float (*row_exp_shifted_bf16)(int64_t n, int64_t valid, float *s, float shift);
-  /// dp_j ← p_j·(dp_j − delta) for j < n.
-  void (*row_softmax_backward)(int64_t n, const float *p, float *dp, float delta);
+  /// From scores s and dp = dO Vᵀ of a row: s_j ← P_j = exp(s_j − lse) for j < valid, 0 for
+  /// valid ≤ j < n (row_exp_shifted), and dp_j ← P_j·(dp_j − delta) for j < n.
+  void (*row_softmax_backward)(int64_t n, int64_t valid, float *s, float *dp, float lse, float delta);
+  /// The same with the bf16 tiles' exp.
+  void (*row_softmax_backward_bf16)(int64_t n, int64_t valid, float *s, float *dp, float lse, float delta);
   /// o_j ← factor·o_j for j < n.
   void (*row_scale)(int64_t n, float *o, float factor);
   /// y_j ← exp(x_j) for j < n.
@@ -68,7 +71,10 @@ extern const lgk_ops lgk_ops_avx512bf16;
   float lgk_row_max_##S(int64_t valid, const float *s);                                         \
   float lgk_row_exp_shifted_##S(int64_t n, int64_t valid, float *s, float shift);               \
   float lgk_row_exp_shifted_bf16_##S(int64_t n, int64_t valid, float *s, float shift);          \
-  void lgk_row_softmax_backward_##S(int64_t n, const float *p, float *dp, float delta);         \
+  void lgk_row_softmax_backward_##S(int64_t n, int64_t valid, float *s, float *dp, float lse,   \
+                                    float delta);                                               \
+  void lgk_row_softmax_backward_bf16_##S(int64_t n, int64_t valid, float *s, float *dp,         \
+                                         float lse, float delta);                               \
   void lgk_row_scale_##S(int64_t n, float *o, float factor);                                    \
   void lgk_exp_##S(int64_t n, const float *x, float *y);                                        \
   void lgk_exp_bf16_##S(int64_t n, const float *x, float *y);                                   \

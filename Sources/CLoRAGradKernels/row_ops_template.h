@@ -60,11 +60,32 @@ LGK_ATTRIBUTE float LGK_NAME(lgk_row_exp_shifted_bf16)(int64_t n, int64_t valid,
   return row_exp_shifted(n, valid, s, shift, 1);
 }
 
-LGK_ATTRIBUTE void LGK_NAME(lgk_row_softmax_backward)(int64_t n, const float *p, float *dp, float delta) {
-  lgk_v d = v_set1(delta);
+// One pass over a row where it can (whole vectors of visible keys): P straight from the exp into
+// dS; the tail and the hidden keys as row_exp_shifted gives them, then dS there. Every value is the
+// lane-wise operation of the two-step form (row_exp_shifted, then P ∘ (dP − δ)): the same bits.
+LGK_ATTRIBUTE static inline __attribute__((always_inline)) void row_softmax_backward(int64_t n, int64_t valid, float *s,
+                                                                                      float *dp, float lse,
+                                                                                      float delta, int bf16) {
+  const lgk_v c = v_set1(lse), d = v_set1(delta);
   int64_t j = 0;
-  for (; j + LGK_LANES <= n; j += LGK_LANES) v_store(dp + j, v_mul(v_load(p + j), v_sub(v_load(dp + j), d)));
-  for (; j < n; j++) dp[j] = p[j] * (dp[j] - delta);
+  for (; j + LGK_LANES <= valid; j += LGK_LANES) {
+    const lgk_v p = vexp_of(v_sub(v_load(s + j), c), bf16);
+    v_store(s + j, p);
+    v_store(dp + j, v_mul(p, v_sub(v_load(dp + j), d)));
+  }
+  (void)row_exp_shifted(n - j, valid - j, s + j, lse, bf16);
+  for (; j + LGK_LANES <= n; j += LGK_LANES) v_store(dp + j, v_mul(v_load(s + j), v_sub(v_load(dp + j), d)));
+  for (; j < n; j++) dp[j] = s[j] * (dp[j] - delta);
+}
+
+LGK_ATTRIBUTE void LGK_NAME(lgk_row_softmax_backward)(int64_t n, int64_t valid, float *s, float *dp, float lse,
+                                                      float delta) {
+  row_softmax_backward(n, valid, s, dp, lse, delta, 0);
+}
+
+LGK_ATTRIBUTE void LGK_NAME(lgk_row_softmax_backward_bf16)(int64_t n, int64_t valid, float *s, float *dp, float lse,
+                                                           float delta) {
+  row_softmax_backward(n, valid, s, dp, lse, delta, 1);
 }
 
 LGK_ATTRIBUTE void LGK_NAME(lgk_row_scale)(int64_t n, float *o, float factor) {
