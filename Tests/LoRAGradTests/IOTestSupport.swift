@@ -3,11 +3,11 @@ import Foundation
 import LoRAGradIO
 import XCTest
 
-/// A fresh, uniquely named directory under the system temporary directory (not yet created),
-/// removed with everything in it when `test` ends.
-func ioScratchPath(_ test: XCTestCase, _ label: String = "io") -> String {
+/// A fresh, uniquely named path under the system temporary directory ending in `suffix` (not yet
+/// created), removed with everything in it when `test` ends.
+func ioScratchPath(_ test: XCTestCase, _ label: String = "io", suffix: String = "") -> String {
   let path = FileManager.default.temporaryDirectory
-    .appendingPathComponent("loragrad-\(label)-\(UUID().uuidString)").path
+    .appendingPathComponent("loragrad-\(label)-\(UUID().uuidString)\(suffix)").path
   test.addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
   return path
 }

@@ -42,7 +42,7 @@ final class NumPyFormatTests: XCTestCase {
   }
 
   func testScalarLossRoundTripsInFloat64() throws {
-    let path = ioScratchPath(self, "npy") + ".npy"
+    let path = ioScratchPath(self, "npy", suffix: ".npy")
     let loss = 0.1 + 1e-12
     writeIOFixture(NumPyArray.encodeScalar(loss), to: path)
     XCTAssertEqual(try NumPyArray.readScalar(path: path), loss)
@@ -52,7 +52,7 @@ final class NumPyFormatTests: XCTestCase {
   }
 
   func testReadsFromFile() throws {
-    let path = ioScratchPath(self, "npy") + ".npy"
+    let path = ioScratchPath(self, "npy", suffix: ".npy")
     let tensor = ioTestTensor([4, 3], seed: 7)
     writeIOFixture(NumPyArray.encode(tensor), to: path)
     XCTAssertEqual(try NumPyArray.read(path: path), tensor)
@@ -232,7 +232,7 @@ final class NumPyFormatTests: XCTestCase {
   }
 
   func testFileErrorsNameTheFile() {
-    let path = ioScratchPath(self, "npy") + ".npy"
+    let path = ioScratchPath(self, "npy", suffix: ".npy")
     writeIOFixture(
       npyFixture(header: "{'descr': '>f4', 'fortran_order': False, 'shape': (1,), }", data: [0, 0, 0, 0]), to: path)
     assertIOError(try NumPyArray.read(path: path), mentions: [path, "byte order"], matches: isInvalidFile)

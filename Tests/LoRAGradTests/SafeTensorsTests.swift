@@ -34,7 +34,7 @@ final class SafeTensorsTests: XCTestCase {
       XCTAssertEqual(read.scalars.map(\.bitPattern), tensor.scalars.map(\.bitPattern), name)
     }
     // Through the file system too (pread of the header, then of each tensor).
-    let path = ioScratchPath(self, "safetensors") + ".safetensors"
+    let path = ioScratchPath(self, "safetensors", suffix: ".safetensors")
     addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
     writeIOFixture(bytes, to: path)
     let opened = try SafeTensorsFile.open(path)

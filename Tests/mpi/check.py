@@ -7,6 +7,7 @@ independent of L; and a bad input that must end the whole job with its message i
 """
 import json
 import pathlib
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -38,7 +39,7 @@ def write_problem(directory, x, y, weights, adapters, biases, config):
     (directory / "config.json").write_text(json.dumps(config))
 
 
-def main():
+def check(tmp):
     rng = np.random.default_rng(7)
     n, l, d, heads, r = 5, 41, 16, 2, 4
     f32 = np.float32
@@ -49,7 +50,6 @@ def main():
     adapters = {mu: ((rng.standard_normal((r, d)) / 4).astype(f32), (0.1 * rng.standard_normal((d, r))).astype(f32)) for mu in "qv"}
     lengths = [41, 30, 41, 17, 25]
     config = {"heads": heads, "alpha": 8.0, "causal": True, "rope_theta": 10000.0, "lengths": lengths}
-    tmp = pathlib.Path(tempfile.mkdtemp(prefix="loragrad-mpi-"))
     write_problem(tmp / "problem", x, y, weights, adapters, biases, config)
     loragrad, mpi = str(BUILD / "loragrad"), str(BUILD / "loragrad-mpi")
 
@@ -170,6 +170,16 @@ def main():
     assert done.returncode != 0 and "no such problem directory" in done.stderr, done.stderr
     assert not (tmp / "never").exists()
     print("bad input: the job ended with the message (exit status %d)" % done.returncode)
+
+
+def main():
+    tmp = pathlib.Path(tempfile.mkdtemp(prefix="loragrad-mpi-"))
+    try:
+        check(tmp)
+    except BaseException:
+        print(f"the runs' files are kept in {tmp}", file=sys.stderr)
+        raise
+    shutil.rmtree(tmp)
 
 
 if __name__ == "__main__":
